@@ -1,0 +1,102 @@
+"""Load, validate and fingerprint the policy folder: the one place parameter values live.
+
+Used by `runner.py` (before anything is written), by dbt Python models (through
+`load_policies`) and, through the `world_policy_params` model, by SQL models. A policy
+that is malformed, of the wrong type, out of range or unknown stops the run with a
+`PolicyError` naming file, key, value and what is allowed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from python_kernels.policy_schema import SCHEMAS
+from python_kernels.policy_schema.nodes import PolicyError
+
+
+# ---- loading ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PolicySet:
+    folder: Path
+    values: dict          # file stem -> validated content
+    parameter_hash: str   # sha256 of the canonical JSON of every policy file
+
+    def __getitem__(self, stem):
+        return self.values[stem]
+
+    def preset(self, name: str) -> dict:
+        presets = self.values["presets"]["presets"]
+        if name not in presets:
+            raise PolicyError("presets.yaml", "presets", name, "a preset name: " + ", ".join(presets))
+        return presets[name]
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _load_file(path: Path):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PolicyError(path.name, "<file>", str(path), f"a readable file ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise PolicyError(path.name, "<yaml>", where, f"well-formed YAML ({getattr(e, 'problem', e)})") from None
+    return data
+
+
+def load_policies(folder="policies") -> PolicySet:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PolicyError(str(folder), "<folder>", str(folder), "an existing policy folder")
+    present = {p.name for p in folder.glob("*.yaml")}
+    missing = sorted(set(SCHEMAS) - present)
+    if missing:
+        raise PolicyError(missing[0], "<file>", "missing", "every policy file: " + ", ".join(sorted(SCHEMAS)))
+    unknown = sorted(present - set(SCHEMAS))
+    if unknown:
+        raise PolicyError(unknown[0], "<file>", "unknown file", "only: " + ", ".join(sorted(SCHEMAS)))
+    values = {}
+    for name in sorted(SCHEMAS):
+        schema, cross_check = SCHEMAS[name]
+        data = schema.check(name, "", _load_file(folder / name))
+        if cross_check:
+            cross_check(name, data)
+        values[name[: -len(".yaml")]] = data
+    digest = hashlib.sha256(canonical_json(values).encode()).hexdigest()
+    return PolicySet(folder.resolve(), values, digest)
+
+
+def flatten(obj, prefix=""):
+    """(dotted key, value) pairs of every leaf; lists are indexed `key[i]`."""
+    if isinstance(obj, dict):
+        for k in sorted(obj):
+            yield from flatten(obj[k], f"{prefix}.{k}" if prefix else k)
+    elif isinstance(obj, list):
+        for i, x in enumerate(obj):
+            yield from flatten(x, f"{prefix}[{i}]")
+    else:
+        yield prefix, obj
+
+
+def policy_rows(policies: PolicySet, preset: str):
+    """Rows (key, num_value, text_value) for SQL: every policy leaf plus `preset.*` for the active preset."""
+    active = policies.preset(preset)
+    rows = []
+    for key, v in flatten({**policies.values, "preset": active}):
+        if isinstance(v, bool):
+            rows.append((key, float(v), "true" if v else "false"))
+        elif isinstance(v, (int, float)):
+            rows.append((key, float(v), None))
+        else:
+            rows.append((key, None, str(v)))
+    return rows

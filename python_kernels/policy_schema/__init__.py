@@ -1,0 +1,9 @@
+"""Schemas of the policy files: file name -> (schema node, cross-file check or None).
+
+One module per policy file keeps each schema next to the knobs it describes.
+"""
+from python_kernels.policy_schema.presets import SCHEMA as _presets
+
+SCHEMAS = {
+    "presets.yaml": _presets,
+}

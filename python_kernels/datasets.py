@@ -1,0 +1,54 @@
+"""Registry of the datasets a run publishes: which model, where it goes, how it is split.
+
+The one list the runner (publish, digests, receipt) and readers share. Paths follow
+SPEC §4: `data/<layer>/<segment>/<dataset_id>/scenario_id=<sid>/part-*.parquet` for
+scenario data and `data/world/<table>/part-*.parquet` for world tables users join to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dataset:
+    model: str                 # dbt model (DuckDB table) it is exported from
+    dataset_id: str            # published name
+    folder: str                # path under the run's data/ directory
+    partition_by: str | None = None
+    seeded: bool = True        # False for tables no random draw shapes (same for every seed)
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder}/{self.dataset_id}"
+
+
+def _world(model: str, seeded: bool = True) -> Dataset:
+    return Dataset(model, model, "world", seeded=seeded)
+
+
+WORLD = (
+    _world("merchant_class_profile_5A"),
+    _world("world_merchants"),
+    _world("world_sites"),
+    _world("world_site_weights"),
+    _world("world_edges"),
+    _world("world_virtual_classification"),
+    _world("world_zone_alloc"),
+    _world("world_tz_transitions", seeded=False),
+    _world("scenario_manifest_5A", seeded=False),
+    _world("s1_party_base_6A"),
+    _world("s2_account_base_6A"),
+    _world("s3_instrument_base_6A"),
+    _world("s3_account_instrument_links_6A"),
+    _world("s4_device_base_6A"),
+    _world("s4_ip_base_6A"),
+    _world("s4_device_links_6A"),
+    _world("s4_ip_links_6A"),
+    _world("s5_party_fraud_roles_6A"),
+    _world("s5_account_fraud_roles_6A"),
+    _world("s5_merchant_fraud_roles_6A"),
+    _world("s5_device_fraud_roles_6A"),
+    _world("s5_ip_fraud_roles_6A"),
+)
+
+DATASETS = WORLD

@@ -1,0 +1,160 @@
+"""Run directories: identity, confinement, atomic publish, content digests, the receipt.
+
+A run is one (seed, preset, policy set) and lives in one directory:
+    run_identity.json   written first; a directory holding another identity is refused
+    work/               DuckDB database, dbt target, spill space (not for readers)
+    data/...            published Parquet datasets (see datasets.py)
+    run_receipt.json    written last: only a run with a receipt is complete
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from python_kernels.datasets import Dataset
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+IDENTITY_FILE = "run_identity.json"
+RECEIPT_FILE = "run_receipt.json"
+STAGING = ".staging"
+PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb", "numba", "numpy", "pyarrow", "scipy", "tzdata", "PyYAML")
+
+
+class RunError(Exception):
+    """A run cannot proceed; `exit_code` says which kind of failure (see README)."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("FDE_RUNS_ROOT", PROJECT_DIR / "runs")).resolve()
+
+
+def resolve_run_dir(run_dir: str | None, preset: str, seed: int) -> Path:
+    """The run directory, confined to the runs root; `..` is refused outright."""
+    root = runs_root()
+    if run_dir is None:
+        return root / f"{preset}-seed{seed}"
+    if ".." in Path(run_dir).parts:
+        raise RunError(f"--run-dir {run_dir!r} contains '..'; give a path inside {root}", 2)
+    candidate = Path(run_dir)
+    candidate = (candidate if candidate.is_absolute() else Path.cwd() / candidate).resolve()
+    if candidate == root or root not in candidate.parents:
+        raise RunError(
+            f"--run-dir {run_dir!r} is outside the allowed root {root}; "
+            "choose a folder below it (or set FDE_RUNS_ROOT)", 2)
+    return candidate
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest_fingerprint(preset_name: str, preset: dict) -> str:
+    """sha256 of the world definition: every seed CSV (by path), the preset and the tzdata release."""
+    import tzdata
+
+    h = hashlib.sha256()
+    for path in sorted((PROJECT_DIR / "seeds").rglob("*.csv")):
+        h.update(path.relative_to(PROJECT_DIR).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    h.update(json.dumps({"preset": preset_name, "knobs": preset}, sort_keys=True).encode())
+    h.update(f"tzdata={tzdata.IANA_VERSION}".encode())
+    return h.hexdigest()
+
+
+def package_versions() -> dict:
+    out = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def claim_run_dir(run_dir: Path, identity: dict) -> None:
+    """Create the run directory for `identity`, or reuse it if it holds the same identity."""
+    ident_path = run_dir / IDENTITY_FILE
+    if ident_path.exists():
+        try:
+            existing = json.loads(ident_path.read_text())
+        except (OSError, ValueError):
+            existing = None
+        if existing != identity:
+            raise RunError(
+                f"run directory {run_dir} belongs to another run "
+                f"({_describe(existing)}); this run is {_describe(identity)}. "
+                "Choose another --run-dir, or delete that directory if you mean to replace it.", 3)
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise RunError(
+            f"run directory {run_dir} exists, is not empty and is not a run of this engine; "
+            "choose another --run-dir or empty it", 3)
+    (run_dir / "work" / "tmp").mkdir(parents=True, exist_ok=True)
+    (run_dir / "logs").mkdir(exist_ok=True)
+    if not ident_path.exists():
+        _write_json_atomic(ident_path, identity)
+    # A receipt from an earlier attempt no longer vouches for what is about to be rebuilt.
+    (run_dir / RECEIPT_FILE).unlink(missing_ok=True)
+
+
+def _describe(identity) -> str:
+    if not isinstance(identity, dict):
+        return "unreadable identity"
+    return (f"preset={identity.get('preset')} seed={identity.get('seed')} "
+            f"parameter_hash={str(identity.get('parameter_hash'))[:12]}")
+
+
+def publish(con, dataset: Dataset, data_dir: Path) -> Path:
+    """Export a table to Parquet in a staging folder, then move it into place in one rename."""
+    final = data_dir / dataset.path
+    staging = data_dir / STAGING / dataset.path
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    options = "format parquet, compression zstd, row_group_size 1000000, filename_pattern 'part-{i}'"
+    if dataset.partition_by:
+        options += f", partition_by ({dataset.partition_by})"
+        target = staging
+    else:
+        target = staging / "part-0.parquet"
+    con.execute(f"copy (select * from {dataset.model}) to '{target}' ({options})")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        # Same identity, rebuilt: move the old copy aside first so the swap is one rename.
+        old = data_dir / STAGING / (dataset.path + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+    return final
+
+
+def content_digest(con, table: str) -> tuple[int, str]:
+    """Row count and an order-independent digest of every row (column names included)."""
+    n, lo, hi = con.execute(
+        f"select count(*), coalesce(sum(md5_number_lower(t::varchar)::hugeint), 0), "
+        f"coalesce(sum(md5_number_upper(t::varchar)::hugeint), 0) from {table} t").fetchone()
+    return int(n), hashlib.sha256(f"{n}:{lo}:{hi}".encode()).hexdigest()
+
+
+def write_receipt(run_dir: Path, receipt: dict) -> None:
+    _write_json_atomic(run_dir / RECEIPT_FILE, receipt)

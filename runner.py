@@ -1,0 +1,234 @@
+#!/usr/bin/env python
+"""Fraud Data Engine command line.
+
+    python runner.py run --preset small --seed 42 [--run-dir DIR] [--policies DIR] [--threads N]
+
+Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory);
+3 the run directory belongs to another run; 4 the pipeline failed (dbt build);
+5 publishing or the receipt failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+from python_kernels.datasets import DATASETS  # noqa: E402
+from python_kernels.policies import PolicyError, load_policies  # noqa: E402
+from python_kernels.rng import check_seed  # noqa: E402
+from python_kernels import runs  # noqa: E402
+
+SEGMENT_OF_FOLDER = {"world": "world", "arrivals": "5B", "behaviour": "6B", "gates": "gates"}
+
+
+def state_of(fqn: list[str]) -> str:
+    """'5B.S2' for models/arrivals/s2_*, 'world' for models/world/*."""
+    segment = SEGMENT_OF_FOLDER.get(fqn[1], fqn[1]) if len(fqn) > 2 else "seeds"
+    name = fqn[-1]
+    if segment in ("5B", "6B") and name[:1] == "s" and name[1:2].isdigit():
+        return f"{segment}.S{name[1]}"
+    return segment
+
+
+class Progress:
+    """One line per finished node: stage, name, status, node time, elapsed and an ETA.
+
+    On a terminal the line is rewritten in place; otherwise plain log lines are printed.
+    """
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.start = time.monotonic()
+        self.done = 0
+        self.total = 0
+        self.node_seconds: dict[str, float] = {}
+        self.node_state: dict[str, str] = {}
+        self.failures: list[str] = []
+
+    def __call__(self, event) -> None:
+        name = event.info.name
+        if name == "LogStartLine":
+            self.total = max(self.total, event.data.total)
+        elif name == "NodeFinished":
+            info = event.data.node_info
+            status = info.node_status
+            uid = info.unique_id
+            parts = uid.split(".")
+            if parts[0] in ("model", "seed"):
+                self.node_seconds[uid] = event.data.run_result.execution_time
+            if status in ("error", "fail", "runtime error"):
+                self.failures.append(f"{uid}: {event.data.run_result.message or status}")
+            self.done += 1
+            self._show(parts[0], parts[-1], status)
+
+    def _show(self, kind, node, status):
+        elapsed = time.monotonic() - self.start
+        total = max(self.total, self.done)
+        eta = elapsed / self.done * (total - self.done) if self.done else 0.0
+        line = (f"[{self.done:>4}/{total:<4}] {kind:<5} {node[:48]:<48} {status:<7} "
+                f"elapsed {elapsed:6.1f}s  eta {eta:5.0f}s")
+        if self.tty:
+            self.stream.write("\r" + line[:160].ljust(160))
+            if status not in ("success", "pass"):
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self):
+        if self.tty:
+            self.stream.write("\n")
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress, select=None) -> dict:
+    """Run `dbt build` for this run in-process; returns the manifest's model metadata."""
+    from dbt.cli.main import dbtRunner
+
+    work = run_dir / "work"
+    os.environ["FDE_DUCKDB_PATH"] = str(work / "engine.duckdb")
+    os.environ["FDE_TEMP_DIR"] = str(work / "tmp")
+    os.environ["FDE_THREADS"] = str(threads)
+    os.environ["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
+    args = ["build", "--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
+            "--log-path", str(run_dir / "logs"), "--vars", json.dumps(vars_), "--quiet"]
+    if select:
+        args += ["--select", *select]
+    cwd = os.getcwd()
+    os.chdir(PROJECT_DIR)  # relative paths in profiles/vars are project-relative
+    try:
+        result = dbtRunner(callbacks=[progress]).invoke(args)
+    finally:
+        os.chdir(cwd)
+        progress.close()
+    if not result.success:
+        detail = "\n  ".join(progress.failures[:10]) or str(result.exception or "see the dbt log")
+        raise runs.RunError(f"dbt build failed:\n  {detail}\nlog: {run_dir / 'logs' / 'dbt.log'}", 4)
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    return manifest["nodes"]
+
+
+def cmd_run(args) -> int:
+    # Everything is validated before anything is written.
+    try:
+        seed = check_seed(args.seed)
+    except ValueError as e:
+        raise runs.RunError(f"--seed: {e}", 2) from None
+    if args.threads < 1 or args.threads > 64:
+        raise runs.RunError(f"--threads must be between 1 and 64, got {args.threads}", 2)
+    policy_dir = Path(args.policies).resolve()
+    try:
+        policies = load_policies(policy_dir)
+    except PolicyError as e:
+        raise runs.RunError(str(e), 2) from None
+    known = policies["presets"]["presets"]
+    if args.preset not in known:
+        raise runs.RunError(f"unknown preset {args.preset!r}; allowed: {', '.join(known)}", 2)
+    preset = policies.preset(args.preset)
+    run_dir = runs.resolve_run_dir(args.run_dir, args.preset, seed)
+    identity = {
+        "seed": seed,
+        "preset": args.preset,
+        "parameter_hash": policies.parameter_hash,
+        "manifest_fingerprint": runs.manifest_fingerprint(args.preset, preset),
+    }
+    runs.claim_run_dir(run_dir, identity)
+    say(f"run {run_dir.name}: preset={args.preset} seed={seed} "
+        f"parameter_hash={policies.parameter_hash[:12]} -> {run_dir}")
+
+    t0 = time.monotonic()
+    progress = Progress()
+    vars_ = {"seed": seed, "preset": args.preset, "policy_dir": str(policy_dir)}
+    nodes = dbt_build(run_dir, vars_, args.threads, progress)
+    build_seconds = time.monotonic() - t0
+
+    state_seconds: dict[str, float] = defaultdict(float)
+    for uid, seconds in progress.node_seconds.items():
+        state_seconds[state_of(nodes[uid]["fqn"]) if uid in nodes else "seeds"] += seconds
+
+    import duckdb
+
+    t1 = time.monotonic()
+    datasets = {}
+    try:
+        con = duckdb.connect(os.environ["FDE_DUCKDB_PATH"], read_only=True)
+        try:
+            for ds in DATASETS:
+                n, digest = runs.content_digest(con, ds.model)
+                path = runs.publish(con, ds, run_dir / "data")
+                datasets[ds.dataset_id] = {"rows": n, "content_digest": digest,
+                                           "path": str(path.relative_to(run_dir))}
+                say(f"published {ds.dataset_id:<36} {n:>12,} rows")
+            scenarios = [r[0] for r in con.execute(
+                "select scenario_id from scenario_manifest_5A order by scenario_id").fetchall()]
+        finally:
+            con.close()
+    except duckdb.Error as e:
+        raise runs.RunError(f"publishing failed: {e}", 5) from None
+    state_seconds["publish"] = time.monotonic() - t1
+
+    receipt = {
+        "run_id": f"{args.preset}-seed{seed}-{policies.parameter_hash[:12]}",
+        **identity,
+        "scenario_ids": scenarios,
+        "policy_dir": str(policy_dir),
+        "versions": runs.package_versions(),
+        "threads": args.threads,
+        "wall_seconds": {"build": round(build_seconds, 3), "total": round(time.monotonic() - t0, 3),
+                         "per_state": {k: round(v, 3) for k, v in sorted(state_seconds.items())}},
+        "datasets": datasets,
+        "gate_verdict": "not_evaluated",
+    }
+    runs.write_receipt(run_dir, receipt)
+    say(f"done in {time.monotonic() - t0:.1f}s; receipt {run_dir / runs.RECEIPT_FILE}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="runner.py",
+        description="Fraud Data Engine: generate, validate and publish a synthetic card-payments universe.",
+        epilog="Exit codes: 0 ok, 2 bad input, 3 run directory belongs to another run, "
+               "4 pipeline failed, 5 publish failed.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="build one run (world -> arrivals -> behaviour -> gates) and publish it",
+                         description="Build one run: dbt build with this run's vars, publish the datasets "
+                                     "as Parquet, write run_receipt.json last.")
+    run.add_argument("--preset", default="small", help="tiny, small (default), medium or large")
+    run.add_argument("--seed", type=int, default=42, help="run seed, an integer in [0, 2**63) (default 42)")
+    run.add_argument("--run-dir", default=None,
+                     help="run directory below the runs root (default runs/<preset>-seed<seed>)")
+    run.add_argument("--policies", default=str(PROJECT_DIR / "policies"),
+                     help="policy folder (default: the project's policies/)")
+    run.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
+                     help="DuckDB threads (default 2, or FDE_THREADS)")
+    run.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except runs.RunError as e:
+        say(f"error: {e}")
+        return e.exit_code
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""End-to-end runs on the tiny preset: receipt, determinism across threads, seeds, bad input."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import runner
+from python_kernels.datasets import DATASETS
+from python_kernels.runs import IDENTITY_FILE, RECEIPT_FILE
+
+PROJECT = Path(runner.__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def runs_root(tmp_path_factory, monkeypatch_session):
+    root = tmp_path_factory.mktemp("runs")
+    monkeypatch_session.setenv("FDE_RUNS_ROOT", str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def _run(root: Path, name: str, *extra: str) -> tuple[int, Path]:
+    run_dir = root / name
+    rc = runner.main(["run", "--preset", "tiny", "--run-dir", str(run_dir), *extra])
+    return rc, run_dir
+
+
+def _receipt(run_dir: Path) -> dict:
+    return json.loads((run_dir / RECEIPT_FILE).read_text())
+
+
+@pytest.fixture(scope="session")
+def tiny_42(runs_root):
+    rc, run_dir = _run(runs_root, "tiny-42-t2", "--seed", "42", "--threads", "2")
+    assert rc == 0
+    return run_dir
+
+
+def test_receipt_names_identity_versions_and_every_dataset(tiny_42):
+    receipt = _receipt(tiny_42)
+    assert receipt["seed"] == 42 and receipt["preset"] == "tiny"
+    assert len(receipt["parameter_hash"]) == 64 and len(receipt["manifest_fingerprint"]) == 64
+    assert receipt["scenario_ids"] == ["baseline_v1"]
+    assert receipt["versions"]["duckdb"] and receipt["versions"]["tzdata"]
+    assert receipt["wall_seconds"]["per_state"]["world"] > 0
+    for ds in DATASETS:
+        entry = receipt["datasets"][ds.dataset_id]
+        assert entry["rows"] > 0, ds.dataset_id
+        parts = list((tiny_42 / entry["path"]).rglob("*.parquet"))
+        assert parts, f"{ds.dataset_id} has no parquet part"
+    assert not (tiny_42 / "data" / ".staging").exists() or not any((tiny_42 / "data" / ".staging").rglob("*.parquet"))
+
+
+def test_same_seed_same_content_whatever_the_threads(runs_root, tiny_42):
+    rc, other = _run(runs_root, "tiny-42-t1", "--seed", "42", "--threads", "1")
+    assert rc == 0
+    a, b = _receipt(tiny_42)["datasets"], _receipt(other)["datasets"]
+    assert {k: v["content_digest"] for k, v in a.items()} == {k: v["content_digest"] for k, v in b.items()}
+
+
+def test_another_seed_gives_another_world(runs_root, tiny_42):
+    rc, other = _run(runs_root, "tiny-7", "--seed", "7")
+    assert rc == 0
+    a, b = _receipt(tiny_42)["datasets"], _receipt(other)["datasets"]
+    for ds in DATASETS:
+        same = a[ds.dataset_id]["content_digest"] == b[ds.dataset_id]["content_digest"]
+        assert same != ds.seeded, f"{ds.dataset_id}: seeded={ds.seeded} but digests {'equal' if same else 'differ'}"
+
+
+def test_run_dir_of_another_identity_is_refused(runs_root, tiny_42):
+    before = (tiny_42 / IDENTITY_FILE).read_text()
+    rc = runner.main(["run", "--preset", "tiny", "--seed", "43", "--run-dir", str(tiny_42)])
+    assert rc == 3
+    assert (tiny_42 / IDENTITY_FILE).read_text() == before
+    assert (tiny_42 / RECEIPT_FILE).exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--preset", "huge"], "unknown preset 'huge'"),
+    (["--preset", "tiny", "--seed", "-5"], "--seed"),
+    (["--preset", "tiny", "--threads", "0"], "--threads"),
+])
+def test_bad_arguments_exit_2_and_write_nothing(runs_root, capsys, args, message):
+    target = runs_root / "bad-args"
+    rc = runner.main(["run", *args, "--run-dir", str(target)])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_bad_policy_value_exits_2_naming_file_and_key(runs_root, tmp_path, capsys):
+    policies = tmp_path / "policies"
+    shutil.copytree(PROJECT / "policies", policies)
+    text = (policies / "presets.yaml").read_text().replace("n_merchants: 60", "n_merchants: -60", 1)
+    (policies / "presets.yaml").write_text(text)
+    target = runs_root / "bad-policy"
+    rc = runner.main(["run", "--preset", "tiny", "--policies", str(policies), "--run-dir", str(target)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "presets.yaml" in err and "presets.tiny.n_merchants" in err and "-60" in err
+    assert not target.exists()

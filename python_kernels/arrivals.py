@@ -120,7 +120,7 @@ def _offset_minutes(tz, t_us, tz_ptr, tr_start_us, tr_offset_min):
 
 @njit(parallel=True, cache=True)
 def _expand(row_stream, row_series, row_bucket_start_us, row_count, row_out_offset,
-            series_mode, series_tz, series_site_ptr, merchant_of_series,
+            series_mode, series_site_lo, series_site_n, merchant_of_series,
             merchant_edge_ptr, p_virtual_hybrid,
             site_prob, site_alias, site_index, site_tz,
             edge_prob, edge_alias, edge_index, edge_tz,
@@ -142,8 +142,8 @@ def _expand(row_stream, row_series, row_bucket_start_us, row_count, row_out_offs
                 route_index[base + j] = edge_index[i]
                 tz = edge_tz[i]
             else:
-                lo = series_site_ptr[s]
-                i = lo + rng.alias_draw(st, k + U64(2), site_prob, site_alias, lo, series_site_ptr[s + 1] - lo)
+                lo = series_site_lo[s]
+                i = lo + rng.alias_draw(st, k + U64(2), site_prob, site_alias, lo, series_site_n[s])
                 route_index[base + j] = site_index[i]
                 tz = site_tz[i]
             off = _offset_minutes(tz, t, tz_ptr, tr_start_us, tr_offset_min)
@@ -158,8 +158,8 @@ def expand_arrivals(rows: dict, series: dict, routing: dict, tz_table: dict, p_v
     """Expand count rows into one record per arrival.
 
     rows:    stream (u64), series (int), bucket_start_us (int64), count (int64)
-    series:  mode (0 physical, 1 hybrid, 2 virtual-only), tz (int), site_ptr (CSR into the
-             site alias arrays: the sites of this series' merchant inside its tzid), merchant (int)
+    series:  mode (0 physical, 1 hybrid, 2 virtual-only), site_lo/site_n (slice of the site
+             alias arrays: the sites of this series' merchant inside its tzid), merchant (int)
     routing: site_prob/site_alias/site_index/site_tz, edge_ptr (CSR per merchant),
              edge_prob/edge_alias/edge_index/edge_tz
     tz_table: ptr (CSR per tz), start_us, offset_min
@@ -175,13 +175,14 @@ def expand_arrivals(rows: dict, series: dict, routing: dict, tz_table: dict, p_v
         raise ValueError("row series index out of range")
     if not 0.0 <= p_virtual_hybrid <= 1.0:
         raise ValueError("p_virtual_hybrid must be in [0, 1]")
-    site_ptr = np.ascontiguousarray(series["site_ptr"], dtype=np.int64)
+    site_lo = np.ascontiguousarray(series["site_lo"], dtype=np.int64)
+    site_n = np.ascontiguousarray(series["site_n"], dtype=np.int64)
     edge_ptr = np.ascontiguousarray(routing["edge_ptr"], dtype=np.int64)
     merchant = np.ascontiguousarray(series["merchant"], dtype=np.int64)
     mode = np.ascontiguousarray(series["mode"], dtype=np.int64)
     active = count > 0
     needs_site = mode[s_idx[active]] != 2
-    if np.any(site_ptr[s_idx[active]][needs_site] == site_ptr[s_idx[active] + 1][needs_site]):
+    if np.any(site_n[s_idx[active]][needs_site] == 0):
         raise ValueError("a series that routes physically has no site in its zone")
     needs_edge = mode[s_idx[active]] != 0
     m_act = merchant[s_idx[active]][needs_edge]
@@ -197,7 +198,7 @@ def expand_arrivals(rows: dict, series: dict, routing: dict, tz_table: dict, p_v
     }
     _expand(np.ascontiguousarray(rows["stream"], dtype=np.uint64), s_idx,
             np.ascontiguousarray(rows["bucket_start_us"], dtype=np.int64), count, offsets[:-1],
-            mode, np.ascontiguousarray(series["tz"], dtype=np.int64), site_ptr, merchant,
+            mode, site_lo, site_n, merchant,
             edge_ptr, float(p_virtual_hybrid),
             routing["site_prob"], routing["site_alias"], routing["site_index"], routing["site_tz"],
             routing["edge_prob"], routing["edge_alias"], routing["edge_index"], routing["edge_tz"],

@@ -43,3 +43,9 @@ def column(table: pa.Table, name: str) -> np.ndarray:
     else:
         arr = col.combine_chunks().to_numpy(zero_copy_only=False)
     return np.ascontiguousarray(arr)
+
+
+def codes(table: pa.Table, name: str) -> tuple[np.ndarray, list]:
+    """A text column as (integer codes, labels): per-row Python strings are too slow at scale."""
+    enc = table.column(name).combine_chunks().dictionary_encode()
+    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), enc.dictionary.to_pylist()

@@ -330,3 +330,19 @@ def normals(streams, ctr: int):
     out = np.empty(streams.size)
     _normals(streams, U64(ctr), out)
     return out
+
+
+@njit(cache=True)
+def _combine_keys(a, b, out):
+    for i in range(a.shape[0]):
+        out[i] = combine(a[i], b[i])
+
+
+def combine_keys(a, b):
+    """Vectorised `combine`: the key of each composite entity (a[i], b[i])."""
+    a, b = _as_keys(a), _as_keys(b)
+    if a.shape != b.shape:
+        raise ValueError("key arrays must have the same length")
+    out = np.empty(a.size, np.uint64)
+    _combine_keys(a, b, out)
+    return out

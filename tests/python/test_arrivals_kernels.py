@@ -98,7 +98,7 @@ def test_expansion_conserves_counts_routes_inside_zone_and_gets_local_time_right
         "edge_ptr": np.array([0, 0, 2]), "edge_prob": ep, "edge_alias": ea,
         "edge_index": np.array([20, 21]), "edge_tz": np.array([1, 0]),
     }
-    series = {"mode": np.array([0, 0, 1]), "tz": np.array([0, 1, 1]), "site_ptr": np.array([0, 2, 3, 4]),
+    series = {"mode": np.array([0, 0, 1]), "site_lo": np.array([0, 2, 3]), "site_n": np.array([2, 1, 1]),
               "merchant": np.array([0, 0, 1])}
     hours = np.arange(0, 24 * 21, 5)
     n_rows = hours.size * 3
@@ -131,7 +131,7 @@ def test_expansion_refuses_physical_series_without_sites():
     routing = {"site_prob": np.ones(1), "site_alias": np.zeros(1, np.int64), "site_index": np.array([1]),
                "site_tz": np.array([0]), "edge_ptr": np.array([0, 0]), "edge_prob": np.ones(0),
                "edge_alias": np.zeros(0, np.int64), "edge_index": np.zeros(0, np.int64), "edge_tz": np.zeros(0, np.int64)}
-    series = {"mode": np.array([0]), "tz": np.array([0]), "site_ptr": np.array([0, 0]), "merchant": np.array([0])}
+    series = {"mode": np.array([0]), "site_lo": np.array([0]), "site_n": np.array([0]), "merchant": np.array([0])}
     rows = {"stream": _streams("x", 1), "series": np.array([0]), "bucket_start_us": np.array([0]), "count": np.array([2])}
     tz = {"ptr": np.array([0, 1]), "start_us": np.array([-10**15]), "offset_min": np.array([0], np.int32)}
     with pytest.raises(ValueError, match="no site"):

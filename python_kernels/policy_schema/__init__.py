@@ -4,10 +4,12 @@ One module per policy file keeps each schema next to the knobs it describes.
 """
 from python_kernels.policy_schema.arrivals import SCHEMA as _arrivals
 from python_kernels.policy_schema.graph import SCHEMA as _graph
+from python_kernels.policy_schema.intensity import SCHEMA as _intensity
 from python_kernels.policy_schema.presets import SCHEMA as _presets
 
 SCHEMAS = {
     "arrivals.yaml": _arrivals,
     "graph.yaml": _graph,
+    "intensity.yaml": _intensity,
     "presets.yaml": _presets,
 }

@@ -6,10 +6,12 @@ from python_kernels.policy_schema.arrivals import SCHEMA as _arrivals
 from python_kernels.policy_schema.graph import SCHEMA as _graph
 from python_kernels.policy_schema.intensity import SCHEMA as _intensity
 from python_kernels.policy_schema.presets import SCHEMA as _presets
+from python_kernels.policy_schema.world import SCHEMA as _world
 
 SCHEMAS = {
     "arrivals.yaml": _arrivals,
     "graph.yaml": _graph,
     "intensity.yaml": _intensity,
     "presets.yaml": _presets,
+    "world.yaml": _world,
 }

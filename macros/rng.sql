@@ -3,6 +3,8 @@
   DuckDB integer maths is overflow-checked and `^` is power, so 64-bit wrapping products
   go through UHUGEINT and a mask, and xor() is spelled out. Never use random(), hash(),
   setseed or USING SAMPLE: they are not reproducible across threads or versions.
+  Real parameters are cast to DOUBLE: an inlined literal such as 0.7 is DECIMAL in DuckDB,
+  and exact DECIMAL products would differ from numba's float maths in the last bits.
 
   Cost: one splitmix64 is ~46M rows/s on 2 cores; precompute `rng_stream(...)` once per
   entity as a column and draw with `rng_u01(stream, ctr)` (one mix per draw).
@@ -19,7 +21,7 @@ create or replace macro rng_combine(a, b) as splitmix64(xor(splitmix64(a::UBIGIN
 create or replace macro rng_bits(stream, ctr) as splitmix64(fde_add64(stream::UBIGINT, ctr::UBIGINT));
 create or replace macro rng_u01(stream, ctr) as ((rng_bits(stream, ctr) >> 11)::DOUBLE + 0.5) * 1.1102230246251565e-16;
 create or replace macro rng_normal(stream, ctr) as sqrt(-2.0 * ln(rng_u01(stream, ctr))) * cos(2.0 * pi() * rng_u01(stream, ctr::UBIGINT + 1));
-create or replace macro rng_lognormal_mean_one(stream, ctr, sigma) as exp(sigma * rng_normal(stream, ctr) - 0.5 * sigma * sigma);
+create or replace macro rng_lognormal_mean_one(stream, ctr, sigma) as exp(sigma::DOUBLE * rng_normal(stream, ctr) - 0.5 * sigma::DOUBLE * sigma::DOUBLE);
 create or replace macro rng_exponential(stream, ctr, rate) as -ln(rng_u01(stream, ctr)) / rate;
 {% endmacro %}
 

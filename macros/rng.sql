@@ -20,7 +20,7 @@ create or replace macro rng_stream(seed, domain, key) as splitmix64(xor(splitmix
 create or replace macro rng_combine(a, b) as splitmix64(xor(splitmix64(a::UBIGINT), b::UBIGINT));
 create or replace macro rng_bits(stream, ctr) as splitmix64(fde_add64(stream::UBIGINT, ctr::UBIGINT));
 create or replace macro rng_u01(stream, ctr) as ((rng_bits(stream, ctr) >> 11)::DOUBLE + 0.5) * 1.1102230246251565e-16;
-create or replace macro rng_normal(stream, ctr) as sqrt(-2.0 * ln(rng_u01(stream, ctr))) * cos(2.0 * pi() * rng_u01(stream, ctr::UBIGINT + 1));
+create or replace macro rng_normal(stream, ctr) as sqrt(-2.0 * ln(rng_u01(stream, ctr))) * cos(2.0 * pi() * rng_u01(stream, fde_add64(ctr, 1)));
 create or replace macro rng_lognormal_mean_one(stream, ctr, sigma) as exp(sigma::DOUBLE * rng_normal(stream, ctr) - 0.5 * sigma::DOUBLE * sigma::DOUBLE);
 create or replace macro rng_exponential(stream, ctr, rate) as -ln(rng_u01(stream, ctr)) / rate;
 {% endmacro %}

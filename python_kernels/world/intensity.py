@@ -1,0 +1,184 @@
+"""5A intensity kernels: weekly shapes, per-zone weekly demand, scenario calendar events.
+
+Arrays in, arrays out. Draws go through `rng` with keyed streams, so results depend only on
+(seed, entity keys), never on row order. `*_naive` functions are the slow oracles of tests.
+"""
+from __future__ import annotations
+
+import calendar as _cal
+import math
+from datetime import date, timedelta
+
+import numpy as np
+from numba import njit
+
+from python_kernels import rng
+
+HOURS_PER_WEEK = 168
+U64 = np.uint64
+
+
+# ---- weekly shapes ---------------------------------------------------------------------------
+
+def week_shift(weekend_days: str) -> int:
+    """Days to rotate the Mon..Sun template week so the country's last weekend day takes Sunday's
+    weight ('6,7' -> 0; Fri/Sat '5,6' -> 1; Nepal's Saturday '6' -> 1)."""
+    try:
+        days = [int(x) for x in str(weekend_days).split(",")]
+    except ValueError:
+        raise ValueError(f"weekend_days must list ISO weekdays, got {weekend_days!r}") from None
+    if not days or any(d < 1 or d > 7 for d in days):
+        raise ValueError(f"weekend_days must list ISO weekdays 1..7, got {weekend_days!r}")
+    return 7 - max(days)
+
+
+@njit(cache=True)
+def _weekly_shapes(dow_w, floor, power, peak_ptr, center, sigma, amp, shift, out):
+    for s in range(out.shape[0]):
+        total = 0.0
+        for d in range(7):
+            w = dow_w[s, (d + shift[s]) % 7]
+            for h in range(24):
+                minute = h * 60.0 + 30.0  # bucket midpoint
+                mix = floor[s]
+                for j in range(peak_ptr[s], peak_ptr[s + 1]):
+                    dist = abs(minute - center[j]) % 1440.0
+                    dist = min(dist, 1440.0 - dist)  # peaks wrap around midnight
+                    mix += amp[j] * math.exp(-0.5 * (dist / sigma[j]) ** 2)
+                v = (w * mix) ** power[s]
+                out[s, d * 24 + h] = v
+                total += v
+        for k in range(HOURS_PER_WEEK):
+            out[s, k] /= total
+
+
+def weekly_shapes(dow_w, floor, power, peak_ptr, center, sigma, amp, shift):
+    """Unit-mass 168-hour local-week shape per row s (k = (ISO dow − 1)·24 + hour).
+
+    v(d, h) = (w[(d + shift) mod 7] · (floor + Σ_j amp_j·exp(−½(Δ_j/σ_j)²)))^power, Δ the
+    wrapped distance in minutes from the hour's midpoint to the peak centre; then normalised.
+    Peaks of row s are [peak_ptr[s], peak_ptr[s+1]).
+    """
+    dow_w = np.ascontiguousarray(dow_w, dtype=np.float64)
+    n = dow_w.shape[0]
+    floor, power = (np.ascontiguousarray(x, dtype=np.float64) for x in (floor, power))
+    peak_ptr, shift = (np.ascontiguousarray(x, dtype=np.int64) for x in (peak_ptr, shift))
+    center, sigma, amp = (np.ascontiguousarray(x, dtype=np.float64) for x in (center, sigma, amp))
+    if dow_w.ndim != 2 or dow_w.shape[1] != 7:
+        raise ValueError("dow_w must have 7 day weights per row")
+    if not (floor.shape == power.shape == shift.shape == (n,)) or peak_ptr.shape != (n + 1,):
+        raise ValueError("floor, power, shift need one entry per row and peak_ptr n+1")
+    if peak_ptr[0] != 0 or np.any(np.diff(peak_ptr) < 0) or peak_ptr[-1] != center.size:
+        raise ValueError("peak_ptr must be a CSR pointer over the peaks")
+    if np.any(dow_w <= 0) or np.any(floor < 0) or np.any(power <= 0) or np.any(sigma <= 0) or np.any(amp < 0):
+        raise ValueError("day weights, powers and sigmas must be > 0; floors and amplitudes >= 0")
+    if np.any((floor <= 0) & (np.diff(peak_ptr) == 0)):
+        raise ValueError("a template with zero floor needs a peak")
+    out = np.empty((n, HOURS_PER_WEEK))
+    _weekly_shapes(dow_w, floor, power, peak_ptr, center, sigma, amp, shift % 7, out)
+    return out
+
+
+def weekly_shape_naive(dow_w, floor, power, peaks, shift):
+    """Oracle for one template: peaks = [(center, sigma, amp)]."""
+    v = []
+    for d in range(7):
+        for h in range(24):
+            m = h * 60 + 30
+            mix = floor + sum(a * math.exp(-0.5 * (min(abs(m - c) % 1440, 1440 - abs(m - c) % 1440) / s) ** 2)
+                              for c, s, a in peaks)
+            v.append((dow_w[(d + shift) % 7] * mix) ** power)
+    t = sum(v)
+    return np.array([x / t for x in v])
+
+
+# ---- weekly demand per zone ------------------------------------------------------------------
+
+@njit(cache=True)
+def _zone_weekly(m_stream, z_stream, median, alpha, clip, jitter_sigma, sites, mult,
+                 cap, slope, hard, per_site_out, weekly_out):
+    for i in range(m_stream.shape[0]):
+        u = rng.uniform(m_stream[i], U64(0))
+        x_m = median[i] / 2.0 ** (1.0 / alpha[i])
+        per_site = min(x_m / (1.0 - u) ** (1.0 / alpha[i]), clip[i])
+        per_site *= rng.lognormal_mean_one(z_stream[i], U64(0), jitter_sigma)
+        w = sites[i] * per_site * mult[i]
+        if w > cap:
+            w = min(cap + slope * (w - cap), hard * cap)
+        per_site_out[i] = per_site
+        weekly_out[i] = w
+
+
+def zone_weekly_volume(merchant_streams, zone_streams, median, alpha, clip, jitter_sigma,
+                       zone_sites, multiplier, soft_cap, excess_slope, hard_mult):
+    """Weekly expected demand per zone (reference units) and its per-site volume.
+
+    per_site = min(x_m/(1−u)^(1/α), clip) · exp(N(−σ²/2, σ²)) with the Pareto u keyed by
+    merchant (a brand's sites are alike across its zones) and the jitter keyed by zone;
+    weekly = zone_sites · per_site · multiplier, then soft-capped:
+    above C it becomes min(C + slope·(w − C), hard·C).
+    """
+    cols = [np.ascontiguousarray(x, dtype=np.float64) for x in (median, alpha, clip, zone_sites, multiplier)]
+    ms = np.ascontiguousarray(merchant_streams, dtype=np.uint64)
+    zs = np.ascontiguousarray(zone_streams, dtype=np.uint64)
+    if any(c.shape != ms.shape for c in cols) or zs.shape != ms.shape:
+        raise ValueError("all zone inputs need one entry per zone")
+    median, alpha, clip, sites, mult = cols
+    if np.any(alpha <= 0) or np.any(median <= 0) or np.any(clip <= 0) or np.any(sites < 0) or np.any(mult < 0):
+        raise ValueError("median, alpha and clip must be > 0; sites and multipliers >= 0")
+    if soft_cap <= 0 or not 0 <= excess_slope <= 1 or hard_mult < 1 or jitter_sigma < 0:
+        raise ValueError("soft_cap > 0, 0 <= excess_slope <= 1, hard_mult >= 1, jitter_sigma >= 0")
+    per_site = np.empty(ms.size)
+    weekly = np.empty(ms.size)
+    _zone_weekly(ms, zs, median, alpha, clip, float(jitter_sigma), sites, mult,
+                 float(soft_cap), float(excess_slope), float(hard_mult), per_site, weekly)
+    return per_site, weekly
+
+
+def zone_weekly_volume_naive(m_stream, z_stream, median, alpha, clip, jitter_sigma, sites, mult,
+                             cap, slope, hard):
+    u = rng.uniform(U64(m_stream), U64(0))
+    per_site = min(median / 2 ** (1 / alpha) * (1 - u) ** (-1 / alpha), clip)
+    per_site *= math.exp(jitter_sigma * rng.normal(U64(z_stream), U64(0)) - jitter_sigma ** 2 / 2)
+    w = sites * per_site * mult
+    return per_site, (min(cap + slope * (w - cap), hard * cap) if w > cap else w)
+
+
+# ---- calendar: local dates -------------------------------------------------------------------
+
+def is_business_day(d: date, weekend: set, holidays: set) -> bool:
+    return d.isoweekday() not in weekend and d not in holidays
+
+
+def payday_dates(year: int, month: int, rule_days, weekend: set, holidays: set):
+    """Local paydays of a month: 'last' = last day, 'bdN' = N-th business day, 'N' = day N.
+
+    A calendar-day payday on a weekend or holiday moves back to the previous business day.
+    """
+    out = []
+    n_days = _cal.monthrange(year, month)[1]
+    for spec in rule_days:
+        if spec.startswith("bd"):
+            n = int(spec[2:])
+            d = date(year, month, 1)
+            count = 0
+            while True:
+                if is_business_day(d, weekend, holidays):
+                    count += 1
+                    if count == n:
+                        break
+                d += timedelta(days=1)
+        else:
+            d = date(year, month, n_days if spec == "last" else int(spec))
+            while not is_business_day(d, weekend, holidays):
+                d -= timedelta(days=1)
+        out.append(d)
+    return sorted(set(out))
+
+
+def months_between(first: date, last: date):
+    """(year, month) of every month touching [first, last]."""
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        yield y, m
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)

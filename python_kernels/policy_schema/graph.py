@@ -1,5 +1,5 @@
 """Schema of policies/graph.yaml: the 6A entity graph (population, products, devices, IPs, roles)."""
-from python_kernels.policy_schema.nodes import PROB, Dist, Enum, Int, List, Num, Obj, PolicyError, Str
+from python_kernels.policy_schema.nodes import PROB, Dist, Enum, Int, Num, Obj, PolicyError
 
 PARTY_TYPES = ("RETAIL", "BUSINESS", "OTHER")
 TIERS = ("LOW", "STANDARD", "ELEVATED")
@@ -35,7 +35,6 @@ SCHEMA_OBJ = Obj({
         "digital_tilt": Num(0.0, 3.0),
         "max_per_party": Int(1, 100),
         "terminals_per_site": Dist(Enum(("1", "2", "3", "4", "5", "6"))),
-        "atm_mccs": List(Str(r"^[0-9]{4}$")),
         "p_account_access": PROB,
     }),
     "ips": Obj({

@@ -1,0 +1,133 @@
+"""6A.S4 devices: customer devices per party and terminals per merchant site.
+
+Party devices (stream keyed by party_id): counter 0 the count, then per device j:
+1+3j type, 2+3j OS, 3+3j whether a multi-person household shares it. Terminals (stream
+keyed by site_id): counter 0 the count (1-3), 1+j the OS of terminal j.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from python_kernels import rng
+
+U64 = np.uint64
+
+
+@njit(cache=True)
+def _party_devices(seed, domain, party_ids, party_type, digital, hh_size, extra, tilt, max_per, type_cum, os_cum,
+                   p_shared, count_only, counts, out_party, out_type, out_os, out_shared):
+    o = 0
+    for i in range(party_ids.shape[0]):
+        s = rng.stream_key(seed, domain, U64(party_ids[i]))
+        t = party_type[i]
+        lam = extra[t] * math.exp(tilt * (digital[i] - 0.5) * 2.0)
+        n = min(1 + rng.poisson(s, U64(0), lam), max_per)
+        if count_only:
+            counts[i] = n
+            continue
+        for j in range(n):
+            d = rng.categorical(s, U64(1 + 3 * j), type_cum[t])
+            out_party[o] = i
+            out_type[o] = d
+            out_os[o] = rng.categorical(s, U64(2 + 3 * j), os_cum[d])
+            out_shared[o] = hh_size[i] >= 2 and rng.uniform(s, U64(3 + 3 * j)) < p_shared[d]
+            o += 1
+
+
+def draw_party_devices(seed, party_ids, party_type, digital, household_size, extra, tilt, max_per, type_weights,
+                       os_weights, p_shared, domain="s4_device_base_6A.party_devices"):
+    """Devices of every party: (owner row, device type, OS, household-shared flag), owners in party order.
+
+    Count = min(1 + Poisson(extra[type] * exp(tilt * (digital - 0.5) * 2)), max_per): every party has one.
+    type_weights[party type, device type]; os_weights[device type, os]; p_shared[device type].
+    """
+    party_ids = np.ascontiguousarray(party_ids, dtype=np.int64)
+    if np.any(np.diff(party_ids) <= 0):
+        raise ValueError("party_ids must be strictly increasing")
+    tw, ow = np.asarray(type_weights, np.float64), np.asarray(os_weights, np.float64)
+    if np.any(tw < 0) or np.any(tw.sum(-1) <= 0) or np.any(ow < 0):
+        raise ValueError("device type and OS weights must be non-negative")
+    if max_per < 1:
+        raise ValueError("max_per must be >= 1")
+    args = [party_ids, np.ascontiguousarray(party_type, dtype=np.int64), np.ascontiguousarray(digital, dtype=np.float64),
+            np.ascontiguousarray(household_size, dtype=np.int64), np.ascontiguousarray(extra, dtype=np.float64),
+            float(tilt), int(max_per), np.ascontiguousarray(np.cumsum(tw, -1)), np.ascontiguousarray(np.cumsum(ow, -1)),
+            np.ascontiguousarray(p_shared, dtype=np.float64)]
+    seed, dom = U64(rng.check_seed(seed)), U64(rng.domain_id(domain))
+    counts = np.empty(party_ids.size, np.int64)
+    e = np.empty(0, np.int64)
+    _party_devices(seed, dom, *args, True, counts, e, e, e, np.empty(0, np.bool_))
+    n = int(counts.sum())
+    out = [np.empty(n, np.int64) for _ in range(3)] + [np.empty(n, np.bool_)]
+    _party_devices(seed, dom, *args, False, counts, *out)
+    return tuple(out)
+
+
+def draw_party_devices_naive(seed, party_ids, party_type, digital, household_size, extra, tilt, max_per, type_weights,
+                             os_weights, p_shared, domain="s4_device_base_6A.party_devices"):
+    dom = U64(rng.domain_id(domain))
+    tc, oc = np.cumsum(type_weights, -1), np.cumsum(os_weights, -1)
+
+    def pick(s, ctr, cum):
+        return int(np.searchsorted(cum, rng.uniform(s, U64(ctr)) * cum[-1], side="right"))
+
+    rows = []
+    for i, pid in enumerate(party_ids):
+        s = U64(rng.stream_key(U64(seed), dom, U64(pid)))
+        lam = extra[party_type[i]] * math.exp(tilt * (digital[i] - 0.5) * 2.0)
+        for j in range(min(1 + rng.poisson(s, U64(0), lam), max_per)):
+            d = pick(s, 1 + 3 * j, tc[party_type[i]])
+            shared = household_size[i] >= 2 and rng.uniform(s, U64(3 + 3 * j)) < p_shared[d]
+            rows.append((i, d, pick(s, 2 + 3 * j, oc[d]), shared))
+    cols = list(zip(*rows))
+    return tuple(np.array(c, np.bool_ if k == 3 else np.int64) for k, c in enumerate(cols))
+
+
+@njit(cache=True)
+def _terminals(seed, domain, site_ids, is_atm, count_cum, os_pos, os_atm, count_only, counts, out_site, out_os):
+    o = 0
+    for i in range(site_ids.shape[0]):
+        s = rng.stream_key(seed, domain, U64(site_ids[i]))
+        n = 1 + rng.categorical(s, U64(0), count_cum)
+        if count_only:
+            counts[i] = n
+            continue
+        for j in range(n):
+            out_site[o] = i
+            out_os[o] = rng.categorical(s, U64(1 + j), os_atm if is_atm[i] else os_pos)
+            o += 1
+
+
+def draw_terminals(seed, site_ids, is_atm, count_weights, os_pos_weights, os_atm_weights,
+                   domain="s4_device_base_6A.terminals"):
+    """Terminals of every physical site: (site row, OS) per terminal; count_weights[k] = P(k+1 terminals)."""
+    site_ids = np.ascontiguousarray(site_ids, dtype=np.int64)
+    if np.unique(site_ids).size != site_ids.size:
+        raise ValueError("site_ids must be unique")
+    args = [site_ids, np.ascontiguousarray(is_atm, dtype=np.bool_), np.cumsum(np.asarray(count_weights, np.float64)),
+            np.cumsum(np.asarray(os_pos_weights, np.float64)), np.cumsum(np.asarray(os_atm_weights, np.float64))]
+    seed, dom = U64(rng.check_seed(seed)), U64(rng.domain_id(domain))
+    counts = np.empty(site_ids.size, np.int64)
+    e = np.empty(0, np.int64)
+    _terminals(seed, dom, *args, True, counts, e, e)
+    out = [np.empty(int(counts.sum()), np.int64) for _ in range(2)]
+    _terminals(seed, dom, *args, False, counts, *out)
+    return tuple(out)
+
+
+def draw_terminals_naive(seed, site_ids, is_atm, count_weights, os_pos_weights, os_atm_weights,
+                         domain="s4_device_base_6A.terminals"):
+    dom = U64(rng.domain_id(domain))
+    cc = np.cumsum(count_weights)
+    rows = []
+    for i, sid in enumerate(site_ids):
+        s = U64(rng.stream_key(U64(seed), dom, U64(sid)))
+        n = 1 + int(np.searchsorted(cc, rng.uniform(s, U64(0)) * cc[-1], side="right"))
+        oc = np.cumsum(os_atm_weights if is_atm[i] else os_pos_weights)
+        for j in range(n):
+            rows.append((i, int(np.searchsorted(oc, rng.uniform(s, U64(1 + j)) * oc[-1], side="right"))))
+    cols = list(zip(*rows))
+    return tuple(np.array(c, np.int64) for c in cols)

@@ -1,0 +1,16 @@
+"""Countries of each merchant and its physical sites in each (upstream recipe §5.5.2)."""
+from python_kernels.dbt_helpers import run_context
+from python_kernels.world.geo_tables import merchant_countries_table
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # dbt passes only the config keys a model reads literally; run_context reads these three
+    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
+    ctx = run_context(dbt)
+    return merchant_countries_table(
+        ctx.seed,
+        dbt.ref("int_world_merchant_draws").to_arrow_table(),
+        dbt.ref("world_preset_countries").to_arrow_table(),
+        ctx.policies["world"]["countries"],
+    )

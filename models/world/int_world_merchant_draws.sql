@@ -1,0 +1,77 @@
+-- Per-merchant draws that need no kernel: home country, MCC, channel and physical site count
+-- (upstream recipe §5.5.1). Each merchant index owns one stream; counters: 0 home, 1 MCC,
+-- 2 channel, 3 single-site coin, 4-5 the lognormal size.
+with merchants as (
+    select
+        i as merchant_idx,
+        {{ stream('int_world_merchant_draws.merchant', 'i') }} as s
+    from range({{ pval('preset.n_merchants') }}::bigint) as t(i)
+),
+
+countries as (
+    select country_iso, merchant_weight,
+        sum(merchant_weight) over (order by country_iso rows between unbounded preceding and current row) as cum,
+        sum(merchant_weight) over () as total,
+        country_iso = max(country_iso) over () as is_last
+    from {{ ref('world_preset_countries') }}
+),
+
+country_bounds as (
+    select country_iso,
+        coalesce(lag(cum) over (order by country_iso), 0) / total as cum_lo,
+        -- the last bound is exactly 1 so no u in (0, 1) falls through
+        case when is_last then 1.0 else cum / total end as cum_hi
+    from countries
+),
+
+mccs as (
+    select mcc, mcc_sector, p_cnp,
+        sum(merchant_weight) over (order by mcc rows between unbounded preceding and current row) as cum,
+        sum(merchant_weight) over () as total,
+        mcc = max(mcc) over () as is_last
+    from {{ ref('world_mccs') }}
+),
+
+mcc_bounds as (
+    select mcc, mcc_sector, p_cnp,
+        coalesce(lag(cum) over (order by mcc), 0) / total as cum_lo,
+        case when is_last then 1.0 else cum / total end as cum_hi
+    from mccs
+),
+
+drawn as (
+    select
+        m.merchant_idx,
+        c.country_iso as home_country_iso,
+        k.mcc,
+        k.mcc_sector,
+        case when rng_u01(m.s, 2) < k.p_cnp then 'card_not_present' else 'card_present' end as channel,
+        case
+            when rng_u01(m.s, 3) < {{ pval('preset.p_single_site') }} then 1
+            else least(
+                {{ pval('preset.multisite_cap') }}::bigint,
+                2 + floor(exp(ln({{ pval('preset.multisite_median_extra') }}) + {{ pval('preset.multisite_sigma') }} * rng_normal(m.s, 4)))::bigint
+            )
+        end as n_sites
+    from merchants as m
+    inner join country_bounds as c
+        on rng_u01(m.s, 0) >= c.cum_lo and rng_u01(m.s, 0) < c.cum_hi
+    inner join mcc_bounds as k
+        on rng_u01(m.s, 1) >= k.cum_lo and rng_u01(m.s, 1) < k.cum_hi
+)
+
+select
+    1000001 + merchant_idx as merchant_id,
+    mcc,
+    mcc_sector,
+    channel,
+    home_country_iso,
+    n_sites,
+    case
+        when n_sites >= {{ pval('world.merchants.large_min_sites') }} then 'large'
+        when n_sites >= {{ pval('world.merchants.mid_min_sites') }} then 'mid'
+        else 'small'
+    end as size_tier,
+    percent_rank() over (order by n_sites) as size_pct_rank
+from drawn
+order by merchant_id

@@ -1,0 +1,16 @@
+"""Static routing weight of each site inside its merchant (upstream recipe §5.5.4)."""
+from python_kernels.dbt_helpers import run_context
+from python_kernels.world.geo_tables import site_weights_table
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # dbt passes only the config keys a model reads literally; run_context reads these three
+    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
+    ctx = run_context(dbt)
+    return site_weights_table(
+        ctx.seed,
+        dbt.ref("world_sites").to_arrow_table(),
+        dbt.ref("world_merchants").to_arrow_table(),
+        ctx.policies["world"]["site_weights"],
+    )

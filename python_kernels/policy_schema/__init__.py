@@ -3,6 +3,7 @@
 One module per policy file keeps each schema next to the knobs it describes.
 """
 from python_kernels.policy_schema.arrivals import SCHEMA as _arrivals
+from python_kernels.policy_schema.gates import SCHEMA as _gates
 from python_kernels.policy_schema.graph import SCHEMA as _graph
 from python_kernels.policy_schema.intensity import SCHEMA as _intensity
 from python_kernels.policy_schema.presets import SCHEMA as _presets
@@ -10,6 +11,7 @@ from python_kernels.policy_schema.world import SCHEMA as _world
 
 SCHEMAS = {
     "arrivals.yaml": _arrivals,
+    "gates.yaml": _gates,
     "graph.yaml": _graph,
     "intensity.yaml": _intensity,
     "presets.yaml": _presets,

@@ -1,6 +1,7 @@
 -- Per-merchant draws that need no kernel: home country, MCC, channel and physical site count
 -- (upstream recipe §5.5.1). Each merchant index owns one stream; counters: 0 home, 1 MCC,
--- 2 channel, 3 single-site coin, 4-5 the lognormal size.
+-- 2 channel, 3 single-site coin, 4-5 the lognormal size. With cover_every_country the first
+-- merchants take the active countries as home, one each, instead of drawing.
 with merchants as (
     select
         i as merchant_idx,
@@ -9,7 +10,7 @@ with merchants as (
 ),
 
 countries as (
-    select country_iso, merchant_weight,
+    select country_iso, country_idx, merchant_weight,
         sum(merchant_weight) over (order by country_iso rows between unbounded preceding and current row) as cum,
         sum(merchant_weight) over () as total,
         country_iso = max(country_iso) over () as is_last
@@ -17,7 +18,7 @@ countries as (
 ),
 
 country_bounds as (
-    select country_iso,
+    select country_iso, country_idx,
         coalesce(lag(cum) over (order by country_iso), 0) / total as cum_lo,
         -- the last bound is exactly 1 so no u in (0, 1) falls through
         case when is_last then 1.0 else cum / total end as cum_hi
@@ -55,7 +56,12 @@ drawn as (
         end as n_sites
     from merchants as m
     inner join country_bounds as c
-        on rng_u01(m.s, 0) >= c.cum_lo and rng_u01(m.s, 0) < c.cum_hi
+        on case
+            when {{ pval('world.merchants.cover_every_country') }} = 1
+                and m.merchant_idx < (select count(*) from country_bounds)
+                then c.country_idx = m.merchant_idx
+            else rng_u01(m.s, 0) >= c.cum_lo and rng_u01(m.s, 0) < c.cum_hi
+        end
     inner join mcc_bounds as k
         on rng_u01(m.s, 1) >= k.cum_lo and rng_u01(m.s, 1) < k.cum_hi
 )

@@ -1,5 +1,5 @@
 """Schema of policies/world.yaml: merchant geography, site weights, virtual merchants, zones."""
-from python_kernels.policy_schema.nodes import PROB, POS, Dist, Enum, Int, List, Num, Obj, PolicyError, Str
+from python_kernels.policy_schema.nodes import PROB, POS, Bool, Dist, Enum, Int, List, Num, Obj, PolicyError, Str
 
 TIERS = ("small", "mid", "large")
 PROFILES = ("hub_spoke", "heavy_tail", "near_uniform")
@@ -9,7 +9,7 @@ _ALPHA = Num(0.05, 1000.0)
 _DEG = Num(0.0, 5.0)
 
 _node = Obj({
-    "merchants": Obj({"mid_min_sites": Int(2, 1000), "large_min_sites": Int(3, 10_000)}),
+    "merchants": Obj({"mid_min_sites": Int(2, 1000), "large_min_sites": Int(3, 10_000), "cover_every_country": Bool()}),
     "countries": Obj({
         "p_multi_base": PROB,
         "p_multi_slope": PROB,

@@ -1,0 +1,18 @@
+"""6A.S1: the party population (customers and businesses) with home country, region, tzid and household."""
+from python_kernels.dbt_helpers import run_context
+from python_kernels.graph.build import build_parties
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # dbt passes only the config keys a model reads literally; run_context reads these three
+    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
+    return build_parties(
+        run_context(dbt),
+        dbt.ref("world_preset_countries").to_arrow_table(),
+        dbt.ref("world_sites").to_arrow_table(),
+        dbt.ref("world_country_tzids").to_arrow_table(),
+        dbt.ref("graph_party_segments").to_arrow_table(),
+        dbt.ref("graph_region_party_types").to_arrow_table(),
+        dbt.ref("graph_region_segments").to_arrow_table(),
+    )

@@ -1,0 +1,20 @@
+"""6A.S4: customer devices of every party and POS terminals / ATMs at card-present merchants' sites."""
+from python_kernels.dbt_helpers import run_context
+from python_kernels.graph.build import build_devices
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    # dbt passes only the config keys a model reads literally; run_context reads these three
+    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
+    return build_devices(
+        run_context(dbt),
+        dbt.ref("s1_party_base_6A").to_arrow_table(),
+        dbt.ref("graph_party_segments").to_arrow_table(),
+        dbt.ref("graph_device_types").to_arrow_table(),
+        dbt.ref("graph_device_mix").to_arrow_table(),
+        dbt.ref("graph_device_os").to_arrow_table(),
+        dbt.ref("world_merchants").to_arrow_table(),
+        dbt.ref("world_sites").to_arrow_table(),
+        dbt.ref("world_mccs").to_arrow_table(),
+    )

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from python_kernels import rng
+from python_kernels.world.tz import local_midnight_utc_us
 
 HOURS_PER_WEEK = 168
 U64 = np.uint64
@@ -182,3 +183,128 @@ def months_between(first: date, last: date):
     while (y, m) <= (last.year, last.month):
         yield y, m
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+# ---- calendar: scenario events ---------------------------------------------------------------
+
+US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 24 * US_PER_HOUR
+_EPOCH_DAY = date(1970, 1, 1)
+EVENT_TYPES = ("HOLIDAY", "PAYDAY", "CAMPAIGN", "OUTAGE", "STRESS")
+
+
+def _day_number(d: date) -> int:
+    return (d - _EPOCH_DAY).days
+
+
+def _draws(seed: int, purpose: str, scenario_id: str, index: int, n: int):
+    """n keyed uniforms for item `index` of a scenario's calendar draw `purpose`."""
+    key = rng.combine_keys([rng.domain_id(scenario_id)], [index])
+    stream = rng.stream_keys(seed, f"scenario_calendar_5A.{purpose}", key)
+    return [float(rng.uniforms(stream, c)[0]) for c in range(n)]
+
+
+def scenario_events(seed, scenario, tz_table, zone_pairs, holidays, countries, pool, overlays):
+    """Overlay events of one scenario, clipped to its horizon.
+
+    scenario:   {scenario_id, start_us, end_us, is_stress}
+    tz_table:   {ptr, starts, offsets, index: tzid -> tz idx} (world_tz_transitions arrays)
+    zone_pairs: (country, tzid) pairs carrying demand; holidays and paydays are resolved on the
+                local dates of each pair's tzid
+    holidays:   country -> set of local dates
+    countries:  country -> {weekend: set of ISO weekdays, payday_rule, merchant_weight}
+    pool:       countries campaigns and stress windows may pick (the preset's)
+    overlays:   the `overlays` block of intensity.yaml
+    Returns tuples (event_type, country, tzid, demand_class, start_us, end_us, amplitude,
+    ramp_in_buckets, ramp_out_buckets, label); scope fields are None when unscoped.
+    """
+    sid, h0, h1 = scenario["scenario_id"], scenario["start_us"], scenario["end_us"]
+    if h1 <= h0 or (h1 - h0) % US_PER_HOUR:
+        raise ValueError("scenario horizon must be a positive whole number of hours")
+    band = "stress" if scenario["is_stress"] else "baseline"
+    n_days = (h1 - h0) // US_PER_DAY
+    first_day = _EPOCH_DAY + timedelta(days=h0 // US_PER_DAY - 2)
+    last_day = _EPOCH_DAY + timedelta(days=h1 // US_PER_DAY + 2)
+    events = []
+
+    def emit(kind, country, tzid, cls, s, e, amp, r_in, r_out, label):
+        s, e = max(s, h0), min(e, h1)
+        if e > s:
+            events.append((kind, country, tzid, cls, s, e, float(amp), r_in, r_out, label))
+
+    def midnight(tzid, d):
+        return local_midnight_utc_us(tz_table["ptr"], tz_table["starts"], tz_table["offsets"],
+                                     tz_table["index"][tzid], _day_number(d))
+
+    hol, pay = overlays["holiday"], overlays["payday"]
+    for country, tzid in sorted(zone_pairs):
+        c = countries[country]
+        days_off = holidays.get(country, set())
+        for d in sorted(x for x in days_off if first_day <= x <= last_day):
+            s, e = midnight(tzid, d), midnight(tzid, d + timedelta(days=1))
+            for cls, amp in sorted(hol["amplitude_by_class"].items()):
+                if amp != 1.0:
+                    emit("HOLIDAY", country, tzid, cls, s, e, amp, 0, 0, f"holiday {d.isoformat()}")
+        rule = pay["rules"].get(c["payday_rule"])
+        if rule is None:
+            raise ValueError(f"payday_rule {c['payday_rule']!r} of {country} is not in intensity.yaml overlays.payday.rules")
+        for y, m in months_between(first_day, last_day):
+            for d in payday_dates(y, m, rule, c["weekend"], days_off):
+                s = midnight(tzid, d)
+                for cls, amp in sorted(pay["amplitude_by_class"].items()):
+                    emit("PAYDAY", country, tzid, cls, s, s + pay["window_hours"] * US_PER_HOUR, amp,
+                         pay["ramp_in_buckets"], pay["ramp_out_buckets"], f"payday {d.isoformat()}")
+
+    camp = overlays["campaign"]
+    h0_day, h1_day = _EPOCH_DAY + timedelta(days=h0 // US_PER_DAY), _EPOCH_DAY + timedelta(days=(h1 - 1) // US_PER_DAY)
+    for y, m in months_between(h0_day, h1_day):
+        span = _cal.monthrange(y, m)[1] - camp["days"] + 1
+        (u,) = _draws(seed, "campaign", sid, y * 100 + m, 1)
+        start = date(y, m, 1) + timedelta(days=min(int(u * max(span, 1)), max(span, 1) - 1))
+        s = _day_number(start) * US_PER_DAY
+        emit("CAMPAIGN", None, None, camp["demand_class"], s, s + camp["days"] * US_PER_DAY,
+             camp["amplitude"][band], camp["ramp_in_buckets"], camp["ramp_out_buckets"], f"campaign {y}-{m:02d}")
+    pool = sorted(pool, key=lambda k: (-countries[k]["merchant_weight"], k))
+    if scenario["is_stress"]:
+        for i, country in enumerate(pool[: camp["stress_country_count"]]):
+            (u,) = _draws(seed, "country_campaign", sid, i, 1)
+            span = max(n_days - camp["stress_country_days"] + 1, 1)
+            s = h0 + min(int(u * span), span - 1) * US_PER_DAY
+            emit("CAMPAIGN", country, None, camp["stress_country_class"], s, s + camp["stress_country_days"] * US_PER_DAY,
+                 camp["stress_country_amplitude"], camp["stress_country_ramp_buckets"],
+                 camp["stress_country_ramp_buckets"], f"country campaign {country}")
+
+    out = overlays["outage"]
+    tzids = sorted({tz for _, tz in zone_pairs})
+    n_buckets = (h1 - h0) // US_PER_HOUR
+    for i in range(math.ceil(n_days * out["rate_per_day"]) if tzids else 0):
+        u_tz, u_start, u_dur = _draws(seed, "outage", sid, i, 3)
+        tzid = tzids[min(int(u_tz * len(tzids)), len(tzids) - 1)]
+        s = h0 + min(int(u_start * n_buckets), n_buckets - 1) * US_PER_HOUR
+        hours = out["duration_hours"][min(int(u_dur * len(out["duration_hours"])), len(out["duration_hours"]) - 1)]
+        emit("OUTAGE", None, tzid, None, s, s + hours * US_PER_HOUR, out["amplitude"], 0, 0, f"outage {hours}h")
+
+    if scenario["is_stress"]:
+        st = overlays["stress"]
+
+        def window(purpose, index, lo, hi):
+            u_len, u_start = _draws(seed, purpose, sid, index, 2)
+            length = min(lo + min(int(u_len * (hi - lo + 1)), hi - lo), n_days)
+            span = n_days - length + 1
+            s = h0 + min(int(u_start * span), span - 1) * US_PER_DAY
+            return s, s + length * US_PER_DAY, length
+
+        s, e, length = window("stress_global", 0, st["global_min_days"], st["global_max_days"])
+        emit("STRESS", None, None, None, s, e, st["global_amplitude"], 0, 0, f"global stress {length}d")
+        (u_n,) = _draws(seed, "stress_country_count", sid, 0, 1)
+        span_n = st["country_max_windows"] - st["country_min_windows"] + 1
+        cum = np.cumsum([countries[k]["merchant_weight"] for k in pool])
+        for i in range(st["country_min_windows"] + min(int(u_n * span_n), span_n - 1)):
+            (u_c,) = _draws(seed, "stress_country_pick", sid, i, 1)
+            country = pool[min(int(np.searchsorted(cum / cum[-1], u_c, side="right")), len(pool) - 1)]
+            s, e, length = window("stress_country", i, st["country_min_days"], st["country_max_days"])
+            emit("STRESS", country, None, None, s, e, st["country_amplitude"], 0, 0, f"country stress {country} {length}d")
+
+    order = {k: i for i, k in enumerate(EVENT_TYPES)}
+    events.sort(key=lambda ev: (order[ev[0]], ev[4], ev[1] or "", ev[2] or "", ev[3] or "", ev[5], ev[9]))
+    return events

@@ -31,6 +31,11 @@ def lookup(table: pa.Table, name: str, vocabulary) -> np.ndarray:
     return np.array([pos[v] for v in labels], dtype=np.int64)[idx] if labels else idx
 
 
+def labels_at(labels, idx) -> pa.Array:
+    """Text column labels[idx], built through a dictionary (no per-row Python strings)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(idx, np.int32)), pa.array(list(labels), pa.string())).cast(pa.string())
+
+
 def rows(table: pa.Table, key: str) -> list[dict]:
     """A small table as dicts sorted by `key` (a tuple of columns joined by '|' sorts the same)."""
     return sorted(table.to_pylist(), key=lambda r: tuple(r[k] for k in key.split("|")))
@@ -78,14 +83,13 @@ def build_parties(ctx, countries, sites, tzids, seg_table, region_types, region_
     country, ptype, seg, tzi, head, hh_size = population.draw_parties(
         ctx.seed, counts, c_region, type_w, seg_w, tz_offsets, [t["population_share"] for t in tz], hh_w)
     ids = PARTY_ID_BASE + np.arange(country.size, dtype=np.int64)
-    take = lambda labels, i: pa.array(np.array(labels, dtype=object)[i], pa.string())  # noqa: E731
     return pa.table({
         "party_id": pa.array(ids, pa.int64()),
-        "party_type": take(PARTY_TYPES, ptype),
-        "segment_id": take(seg_names, seg),
-        "country_iso": take(isos, country),
-        "region_id": take([c["region_id"] for c in ctry], country),
-        "tzid": take([t["tzid"] for t in tz], tzi),
+        "party_type": labels_at(PARTY_TYPES, ptype),
+        "segment_id": labels_at(seg_names, seg),
+        "country_iso": labels_at(isos, country),
+        "region_id": labels_at([c["region_id"] for c in ctry], country),
+        "tzid": labels_at([t["tzid"] for t in tz], tzi),
         "household_id": pa.array(ids[head], pa.int64()),
         "household_size": pa.array(hh_size.astype(np.int32), pa.int32()),
     })
@@ -105,7 +109,7 @@ def _party_arrays(parties, seg_table):
 
 def _sorted_by_id(table: pa.Table, key: str) -> pa.Table:
     ids = column(table, key)
-    return table if np.all(np.diff(ids) > 0) else table.take(np.argsort(ids, kind="stable"))
+    return table if np.all(np.diff(ids) > 0) else table.labels_at(np.argsort(ids, kind="stable"))
 
 
 # ---- S2 accounts -------------------------------------------------------------------------
@@ -125,15 +129,14 @@ def build_accounts(ctx, parties, seg_table, acc_types, countries) -> pa.Table:
     ctry = rows(countries, "country_iso")
     isos = [c["country_iso"] for c in ctry]
     p_country = lookup(parties, "country_iso", isos)[owner]
-    obj = lambda labels, i: pa.array(np.array(labels, dtype=object)[i], pa.string())  # noqa: E731
     return pa.table({
         "account_id": pa.array(ids, pa.int64()),
         "owner_party_id": pa.array(p["id"][owner], pa.int64()),
-        "account_type": obj([a["account_type"] for a in at], acc_type),
-        "account_group": obj([a["account_group"] for a in at], acc_type),
-        "ledger_class": obj([a["ledger_class"] for a in at], acc_type),
-        "country_iso": obj(isos, p_country),
-        "currency_code": obj([c["currency_code"] for c in ctry], p_country),
+        "account_type": labels_at([a["account_type"] for a in at], acc_type),
+        "account_group": labels_at([a["account_group"] for a in at], acc_type),
+        "ledger_class": labels_at([a["ledger_class"] for a in at], acc_type),
+        "country_iso": labels_at(isos, p_country),
+        "currency_code": labels_at([c["currency_code"] for c in ctry], p_country),
     })
 
 
@@ -167,14 +170,13 @@ def build_instruments(ctx, accounts, parties, seg_table, acc_types, ins_types, i
         ctx.seed, column(accounts, "account_id"), lookup(accounts, "account_type", at_names), p["seg"][owner],
         region[owner], [a["instruments_lambda"] for a in at], pol["max_per_account"], mix,
         [families.index(t["scheme_family"]) for t in it], sch)
-    obj = lambda labels, i: pa.array(np.array(labels, dtype=object)[i], pa.string())  # noqa: E731
     return pa.table({
         "instrument_id": pa.array(ids, pa.int64()),
         "account_id": pa.array(column(accounts, "account_id")[acc_row], pa.int64()),
         "owner_party_id": pa.array(column(accounts, "owner_party_id")[acc_row], pa.int64()),
-        "instrument_type": obj(it_names, ins_type),
-        "instrument_kind": obj([t["instrument_kind"] for t in it], ins_type),
-        "scheme": obj(scheme_names, scheme),
+        "instrument_type": labels_at(it_names, ins_type),
+        "instrument_kind": labels_at([t["instrument_kind"] for t in it], ins_type),
+        "scheme": labels_at(scheme_names, scheme),
         "is_card": pa.array(np.array([t["is_card"] for t in it], np.bool_)[ins_type]),
         "is_virtual": pa.array(np.array([t["is_virtual"] for t in it], np.bool_)[ins_type]),
     })
@@ -216,26 +218,26 @@ def build_devices(ctx, parties, seg_table, dev_types, dev_mix, dev_os, merchants
     n_p, n_t = owner.size, site_row.size
     if n_p + n_t >= ID_RANGE:
         raise ValueError("too many devices for the id range")
-    isos_p, iso_codes = codes(parties, "country_iso")
-    s_country = np.array([r["legal_country_iso"] for r in s], dtype=object)
-    country = np.concatenate([np.array(iso_codes, dtype=object)[isos_p[owner]], s_country[site_row]])
+    isos = sorted(set(codes(parties, "country_iso")[1]) | {r["legal_country_iso"] for r in s})
+    s_country = np.array([isos.index(r["legal_country_iso"]) for r in s], np.int64)
+    country = np.concatenate([lookup(parties, "country_iso", isos)[owner], s_country[site_row]])
     dtype_all = np.concatenate([d_type, t_type])
     null_i64 = lambda values, valid: pa.array(values, pa.int64(), mask=~valid)  # noqa: E731
     is_party = np.arange(n_p + n_t) < n_p
-    pad = lambda a, fill: np.concatenate([a, np.full(n_t if a.size == n_p else n_p, fill, a.dtype)])  # noqa: E731
+    pad = lambda a, fill: np.concatenate([a, np.full(n_t, fill, a.dtype)])  # noqa: E731
     site_ids = np.array([r["site_id"] for r in s], np.int64)
     merch_ids = np.array([r["merchant_id"] for r in s], np.int64)
     return pa.table({
         "device_id": pa.array(DEVICE_ID_BASE + np.arange(n_p + n_t, dtype=np.int64), pa.int64()),
-        "device_type": pa.array(np.array(dt_names, dtype=object)[dtype_all], pa.string()),
-        "device_group": pa.array(np.array([d["device_group"] for d in dt], dtype=object)[dtype_all], pa.string()),
-        "os_family": pa.array(np.array(os_names, dtype=object)[np.concatenate([d_os, t_os])], pa.string()),
+        "device_type": labels_at(dt_names, dtype_all),
+        "device_group": labels_at([d["device_group"] for d in dt], dtype_all),
+        "os_family": labels_at(os_names, np.concatenate([d_os, t_os])),
         "primary_party_id": null_i64(pad(p["id"][owner], 0), is_party),
         "household_id": null_i64(pad(column(parties, "household_id")[owner], 0), is_party),
         "is_household_shared": pa.array(pad(shared, False)),
         "merchant_id": null_i64(np.concatenate([np.zeros(n_p, np.int64), merch_ids[site_row]]), ~is_party),
         "site_id": null_i64(np.concatenate([np.zeros(n_p, np.int64), site_ids[site_row]]), ~is_party),
-        "home_country_iso": pa.array(country, pa.string()),
+        "home_country_iso": labels_at(isos, country),
     })
 
 
@@ -287,16 +289,15 @@ def build_ip_links(ctx, devices, parties, seg_table, dev_types, merchants, count
     has_dev = out["device"] >= 0
     drow = np.maximum(out["device"], 0)
     has_m = out["merchant"] >= 0
-    obj = lambda labels, i: pa.array(np.array(labels, dtype=object)[i], pa.string())  # noqa: E731
     party = dv["party_id"][drow]
     return pa.table({
         "ip_id": pa.array(out["ip_id"], pa.int64()),
         "device_id": pa.array(dv["id"][drow], pa.int64(), mask=~has_dev),
         "party_id": pa.array(party, pa.int64(), mask=~has_dev | (party < 0)),
         "merchant_id": pa.array(m_ids[np.maximum(out["merchant"], 0)], pa.int64(), mask=~has_m),
-        "link_role": obj(LINK_ROLES, out["role"]),
-        "ip_type": obj(it_names, out["ip_type"]),
-        "ip_group": obj([t["ip_group"] for t in it], out["ip_type"]),
-        "asn_class": obj([t["asn_class"] for t in it], out["ip_type"]),
-        "ip_country_iso": obj(isos, out["ip_country"]),
+        "link_role": labels_at(LINK_ROLES, out["role"]),
+        "ip_type": labels_at(it_names, out["ip_type"]),
+        "ip_group": labels_at([t["ip_group"] for t in it], out["ip_type"]),
+        "asn_class": labels_at([t["asn_class"] for t in it], out["ip_type"]),
+        "ip_country_iso": labels_at(isos, out["ip_country"]),
     })

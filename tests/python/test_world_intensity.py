@@ -156,3 +156,44 @@ def test_payday_dates_follow_rules_on_local_business_days():
     # 5th business day of Feb 2026 (Feb 1 is a Sunday), with a holiday on Feb 2: 3, 4, 5, 6, 9
     assert intensity.payday_dates(2026, 2, ["bd5"], sat_sun, {date(2026, 2, 2)}) == [date(2026, 2, 9)]
     assert list(intensity.months_between(date(2025, 12, 30), date(2026, 2, 1))) == [(2025, 12), (2026, 1), (2026, 2)]
+
+
+def _overlays():
+    from python_kernels.policies import load_policies
+    return load_policies("policies")["intensity"]["overlays"]
+
+
+def test_scenario_events_resolve_local_dates_and_are_deterministic(table):
+    cols, ptr, starts, offsets, end_us = table
+    names = sorted(set(ZONES))
+    tz_table = {"ptr": ptr, "starts": starts, "offsets": offsets, "index": {n: i for i, n in enumerate(names)}}
+    us = lambda s: int(datetime.fromisoformat(s).replace(tzinfo=UTC).timestamp() * 1_000_000)
+    countries = {"NZ": {"weekend": {6, 7}, "payday_rule": "SEMIMONTHLY_15_LAST", "merchant_weight": 0.3},
+                 "US": {"weekend": {6, 7}, "payday_rule": "LAST_BUSINESS_DAY", "merchant_weight": 0.7}}
+    holidays = {"NZ": {date(2026, 2, 6)}, "US": {date(2026, 2, 16)}}
+    pairs = [("NZ", "Pacific/Auckland"), ("US", "America/New_York")]
+    base = {"scenario_id": "baseline_v1", "is_stress": False, "start_us": us("2026-01-01T00:00:00"),
+            "end_us": us("2026-04-01T00:00:00")}
+    ev = intensity.scenario_events(42, base, tz_table, pairs, holidays, countries, ["NZ", "US"], _overlays())
+    assert ev == intensity.scenario_events(42, base, tz_table, pairs, holidays, countries, ["NZ", "US"], _overlays())
+    hol = {(e[1], e[4], e[5]) for e in ev if e[0] == "HOLIDAY"}
+    # Waitangi Day in Auckland (+13): local midnight is 11:00Z the day before
+    assert ("NZ", us("2026-02-05T11:00:00"), us("2026-02-06T11:00:00")) in hol
+    # Presidents' Day in New York (−5)
+    assert ("US", us("2026-02-16T05:00:00"), us("2026-02-17T05:00:00")) in hol
+    paydays = sorted({(e[1], e[4]) for e in ev if e[0] == "PAYDAY"})
+    # US: last business day of Jan (Fri 30th), local midnight in New York
+    assert ("US", us("2026-01-30T05:00:00")) in paydays
+    # NZ: the 15th of March 2026 is a Sunday -> Friday 13th, local midnight in Auckland (+13)
+    assert ("NZ", us("2026-03-12T11:00:00")) in paydays
+    assert {e[0] for e in ev} == {"HOLIDAY", "PAYDAY", "CAMPAIGN", "OUTAGE"}
+    assert sum(e[0] == "OUTAGE" for e in ev) == math.ceil(90 * _overlays()["outage"]["rate_per_day"])
+    assert all(base["start_us"] <= e[4] < e[5] <= base["end_us"] for e in ev)
+
+    stress = dict(base, scenario_id="stress_peak_online_v1", is_stress=True, start_us=us("2026-02-01T00:00:00"))
+    ev_s = intensity.scenario_events(42, stress, tz_table, pairs, holidays, countries, ["NZ", "US"], _overlays())
+    kinds = [e[0] for e in ev_s]
+    assert "STRESS" in kinds and all(stress["start_us"] <= e[4] for e in ev_s)
+    outages = lambda evs: [e[2:6] for e in evs if e[0] == "OUTAGE"]
+    assert outages(ev_s) != outages(ev)  # scenarios draw from separate streams
+    assert intensity.scenario_events(7, base, tz_table, pairs, holidays, countries, ["NZ", "US"], _overlays()) != ev

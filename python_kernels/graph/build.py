@@ -109,7 +109,7 @@ def _party_arrays(parties, seg_table):
 
 def _sorted_by_id(table: pa.Table, key: str) -> pa.Table:
     ids = column(table, key)
-    return table if np.all(np.diff(ids) > 0) else table.labels_at(np.argsort(ids, kind="stable"))
+    return table if np.all(np.diff(ids) > 0) else table.take(np.argsort(ids, kind="stable"))
 
 
 # ---- S2 accounts -------------------------------------------------------------------------

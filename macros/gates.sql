@@ -1,0 +1,130 @@
+{#
+  Threshold macros: every gate threshold, evidence floor and recipe parameter comes from
+  policies/gates.yaml through `pval` (validated, inlined as literals). Metric models compute
+  values; `gate_rows` grades them; the generic test `gate_passes` only reads the flags.
+#}
+
+{% macro gate_key(gate_id, path) -%}
+gates.gates.{{ gate_id }}.{{ path }}
+{%- endmacro %}
+
+{# A text attribute of a gate (kind, tier, segment) as a bare Jinja string. #}
+{% macro gate_text(gate_id, path) -%}
+{{ pval(gate_key(gate_id, path)) | replace("'", "") | trim }}
+{%- endmacro %}
+
+{# A recipe parameter (gates.<id>.params.<name>), e.g. a tolerance or a window length. #}
+{% macro gate_param(gate_id, name) -%}
+{{ pval(gate_key(gate_id, 'params.' ~ name)) }}
+{%- endmacro %}
+
+{# The threshold of `grade` (b or bplus); `index` 0/1 picks the bound of a range gate. #}
+{% macro gate_threshold(gate_id, grade, index=none) -%}
+{{ pval(gate_key(gate_id, grade ~ ('' if index is none else '[' ~ index ~ ']'))) }}
+{%- endmacro %}
+
+{#
+  SQL boolean: does `value` meet `grade`? `rule` is the gate id, or `<gate id>.components.<name>`
+  for one component of a compound gate. NULL never passes.
+#}
+{% macro gate_predicate(rule, grade, value) -%}
+{%- set kind = gate_text(rule, 'kind') -%}
+{%- set strict = pval(gate_key(rule, 'strict')) | float == 1.0 -%}
+coalesce(
+{%- if kind == 'max' -%}
+  ({{ value }}) {{ '<' if strict else '<=' }} {{ gate_threshold(rule, grade) }}
+{%- elif kind == 'min' -%}
+  ({{ value }}) {{ '>' if strict else '>=' }} {{ gate_threshold(rule, grade) }}
+{%- elif kind == 'equals' -%}
+  ({{ value }}) = {{ gate_threshold(rule, grade) }}
+{%- elif kind == 'range' -%}
+  ({{ value }}) between {{ gate_threshold(rule, grade, 0) }} and {{ gate_threshold(rule, grade, 1) }}
+{%- elif execute -%}
+  {{ exceptions.raise_compiler_error("gate rule " ~ rule ~ " has no single-value kind (got '" ~ kind ~ "')") }}
+{%- else -%}
+  null
+{%- endif -%}
+, false)
+{%- endmacro %}
+
+{# The rule of `grade` as readable text, e.g. "<= 0.005" or "in [0.03, 0.08]". #}
+{% macro gate_rule_text(rule, grade) -%}
+{%- set kind = gate_text(rule, 'kind') -%}
+{%- set strict = pval(gate_key(rule, 'strict')) | float == 1.0 -%}
+{%- if kind == 'max' -%}{{ '<' if strict else '<=' }} {{ gate_threshold(rule, grade) }}
+{%- elif kind == 'min' -%}{{ '>' if strict else '>=' }} {{ gate_threshold(rule, grade) }}
+{%- elif kind == 'equals' -%}= {{ gate_threshold(rule, grade) }}
+{%- elif kind == 'range' -%}in [{{ gate_threshold(rule, grade, 0) }}, {{ gate_threshold(rule, grade, 1) }}]
+{%- else -%}{{ kind }}
+{%- endif -%}
+{%- endmacro %}
+
+{# Component names of a compound (kind: all) gate, in policy order of their flattened keys. #}
+{% macro gate_components(gate_id) -%}
+{%- set names = [] -%}
+{%- if execute -%}
+  {%- set prefix = gate_key(gate_id, 'components.') -%}
+  {%- set res = run_query("select key from " ~ ref('world_policy_params') ~ " where starts_with(key, '" ~ prefix
+                          ~ "') and ends_with(key, '.kind') order by key") -%}
+  {%- for row in res.rows -%}
+    {%- do names.append(row[0][prefix | length:-5]) -%}
+  {%- endfor -%}
+{%- endif -%}
+{{ return(names) }}
+{%- endmacro %}
+
+{#
+  Order-independent sum of a DOUBLE expression: each term is rounded to 1e-9 and summed as
+  HUGEINT, so the result does not depend on thread count or row order (a float SUM does).
+#}
+{% macro exact_sum(expr) -%}
+(sum(round(({{ expr }}) * 1e9)::hugeint)::double / 1e9)
+{%- endmacro %}
+
+{#
+  Grade the rows of `metrics` (columns gate_id, value, evidence_n, underpowered, detail and,
+  for compound gates, components MAP(VARCHAR, DOUBLE)) against the threshold table: one output
+  row per gate id of `gate_ids` that has a metric row. A gate passes a grade only with enough
+  evidence, a non-null value and the rule met; a gate without a metric row is caught by the
+  `gate_passes` test.
+#}
+{% macro gate_rows(metrics, gate_ids) -%}
+{%- for gid in gate_ids %}
+select
+    gate_id, segment, tier, required, value, evidence_n, min_evidence, insufficient,
+    threshold_b, threshold_bplus,
+    not insufficient and meets_b as pass_b,
+    not insufficient and meets_bplus as pass_bplus,
+    detail
+from (
+    select
+        m.gate_id,
+        '{{ gate_text(gid, "segment") }}' as segment,
+        '{{ gate_text(gid, "tier") }}' as tier,
+        {{ pval(gate_key(gid, 'required')) }} = 1 as required,
+        m.value::double as value,
+        m.evidence_n::bigint as evidence_n,
+        {{ pval(gate_key(gid, 'min_evidence')) }}::bigint as min_evidence,
+        coalesce(m.underpowered, false) or m.value is null or coalesce(m.evidence_n, 0) < min_evidence as insufficient,
+        {%- if gate_text(gid, 'kind') == 'all' %}
+        {%- set comps = gate_components(gid) %}
+        '{% for c in comps %}{{ c }} {{ gate_rule_text(gid ~ ".components." ~ c, "b") }}{{ "; " if not loop.last }}{% endfor %}' as threshold_b,
+        '{% for c in comps %}{{ c }} {{ gate_rule_text(gid ~ ".components." ~ c, "bplus") }}{{ "; " if not loop.last }}{% endfor %}' as threshold_bplus,
+        {% for grade in ['b', 'bplus'] -%}
+        ({% for c in comps %}{{ gate_predicate(gid ~ ".components." ~ c, grade, "map_extract_value(m.components, '" ~ c ~ "')") }}{{ " and " if not loop.last }}{% endfor %}{{ "false" if not comps }}) as meets_{{ grade }},
+        {% endfor -%}
+        {%- else %}
+        '{{ gate_rule_text(gid, "b") }}' as threshold_b,
+        '{{ gate_rule_text(gid, "bplus") }}' as threshold_bplus,
+        {{ gate_predicate(gid, 'b', 'm.value') }} as meets_b,
+        {{ gate_predicate(gid, 'bplus', 'm.value') }} as meets_bplus,
+        {%- endif %}
+        m.detail
+    from {{ metrics }} as m
+    where m.gate_id = '{{ gid }}'
+)
+{%- if not loop.last %}
+union all
+{%- endif %}
+{%- endfor %}
+{%- endmacro %}

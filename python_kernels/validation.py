@@ -1,0 +1,409 @@
+"""The run's validation bundle ("no PASS, no read"), the reader that enforces it, and certification.
+
+A run's `validation/` folder holds
+    validation_report.json     identity, every gate (value, thresholds, B / B+ result) and every
+                               required check, the verdict
+    validation_issues.parquet  one row per failed gate or check
+    index.json                 identity + sha256 and size of every member, sorted by path
+    _passed.flag               identity + sha256 of index.json; written ONLY when every required
+                               check and every required gate passes B
+The bundle is deterministic (no clocks inside), so the same run gives the same digest, and the
+seed is part of the identity, so two seeds never share a digest. `open_run` is the only way a
+reader should open a run: it refuses a run whose flag is missing, whose members do not match the
+index, or whose identity differs from the run's receipt.
+
+Gates are graded here with the thresholds of policies/gates.yaml, independently of the SQL flags
+of the gate models; a disagreement between the two is itself a failed required check.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from python_kernels.runs import IDENTITY_FILE, RECEIPT_FILE, RunError, sha256_file
+
+BUNDLE_DIR = "validation"
+REPORT = "validation_report.json"
+ISSUES = "validation_issues.parquet"
+INDEX = "index.json"
+FLAG = "_passed.flag"
+IDENTITY_KEYS = ("seed", "preset", "parameter_hash", "manifest_fingerprint")
+GATE_MODELS = ("gates_5B", "gates_6B")
+EXIT_NOT_VALIDATED = 6
+
+ISSUE_SCHEMA = pa.schema([
+    ("check_id", pa.string()),
+    ("kind", pa.string()),          # gate | check
+    ("severity", pa.string()),      # blocker (required) | warning
+    ("segment", pa.string()),
+    ("value", pa.float64()),
+    ("threshold_b", pa.string()),
+    ("reason", pa.string()),
+    ("detail", pa.string()),
+])
+
+
+class ValidationError(RunError):
+    """A run is not validated (no flag, tampered bundle, wrong identity): do not read it."""
+
+    def __init__(self, message: str):
+        super().__init__(message, EXIT_NOT_VALIDATED)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A required (or advisory) check other than a gate, e.g. a dbt data test."""
+
+    check_id: str
+    passed: bool
+    required: bool = True
+    detail: str = ""
+
+
+# ---- grading ----------------------------------------------------------------------------
+
+def meets(rule: dict, grade: str, value) -> bool:
+    """Does `value` meet the `grade` ('b' or 'bplus') of a single-value rule of gates.yaml?"""
+    if value is None or not math.isfinite(value):
+        return False
+    t, kind, strict = rule[grade], rule["kind"], rule["strict"]
+    if kind == "max":
+        return value < t if strict else value <= t
+    if kind == "min":
+        return value > t if strict else value >= t
+    if kind == "equals":
+        return value == t
+    if kind == "range":
+        return t[0] <= value <= t[1]
+    raise ValueError(f"rule kind {kind!r} has no single value")
+
+
+def _rule_text(rule: dict, grade: str) -> str:
+    t, kind, strict = rule[grade], rule["kind"], rule["strict"]
+    if kind == "range":
+        return f"in [{t[0]}, {t[1]}]"
+    return {"max": "<" if strict else "<=", "min": ">" if strict else ">=", "equals": "="}[kind] + f" {t}"
+
+
+def _finite(x):
+    return float(x) if x is not None and math.isfinite(float(x)) else None
+
+
+def grade_gates(rows: list[dict], gates_policy: dict, segments) -> list[dict]:
+    """One graded entry per policy gate of `segments`, in gate-id order; a gate without a row fails.
+
+    `rows` are gate-model rows (gate_id, value, evidence_n, insufficient, pass_b, pass_bplus,
+    detail and, for compound gates, components {name: value}).
+    """
+    by_id: dict[str, list[dict]] = {}
+    for r in rows:
+        by_id.setdefault(r["gate_id"], []).append(r)
+    graded = []
+    for gid in sorted(g for g, cfg in gates_policy["gates"].items() if cfg["segment"] in segments):
+        cfg = gates_policy["gates"][gid]
+        found = by_id.get(gid, [])
+        row = found[0] if len(found) == 1 else {}
+        value, evidence = _finite(row.get("value")), row.get("evidence_n")
+        comps = {k: _finite(v) for k, v in (row.get("components") or {}).items()}
+        reason = None
+        if not found:
+            reason = "missing: no metric row"
+        elif len(found) > 1:
+            reason = f"duplicated: {len(found)} metric rows"
+        elif evidence is None or evidence < cfg["min_evidence"]:
+            reason = f"insufficient evidence: {evidence} < {cfg['min_evidence']}"
+        elif row.get("insufficient"):
+            reason = "insufficient evidence (power rule)"
+        elif value is None:
+            reason = "no value"
+        ok = reason is None
+        if cfg["kind"] == "all":
+            passes = {g: ok and all(meets(c, g, comps.get(name)) for name, c in cfg["components"].items())
+                      for g in ("b", "bplus")}
+            thresholds = {g: "; ".join(f"{n} {_rule_text(c, g)}" for n, c in cfg["components"].items())
+                          for g in ("b", "bplus")}
+        else:
+            passes = {g: ok and meets(cfg, g, value) for g in ("b", "bplus")}
+            thresholds = {g: _rule_text(cfg, g) for g in ("b", "bplus")}
+        if ok and not passes["b"]:
+            reason = f"value {value} does not meet B ({thresholds['b']})"
+        agrees = not row or (bool(row.get("pass_b")) == passes["b"] and bool(row.get("pass_bplus")) == passes["bplus"])
+        graded.append({
+            "gate_id": gid, "segment": cfg["segment"], "tier": cfg["tier"], "required": cfg["required"],
+            "description": cfg["description"], "value": value, "components": comps or None,
+            "evidence_n": evidence, "min_evidence": cfg["min_evidence"],
+            "threshold_b": thresholds["b"], "threshold_bplus": thresholds["bplus"],
+            "pass_b": passes["b"], "pass_bplus": passes["bplus"], "sql_flags_agree": agrees,
+            "reason": reason, "detail": row.get("detail"),
+        })
+    return graded
+
+
+def run_grade(gates: list[dict]) -> str:
+    """Per-run grade over hard and major gates: PASS_BPLUS, PASS_B, PASS_HARD_ONLY or FAIL."""
+    graded = [g for g in gates if g["tier"] in ("hard", "major")]
+    if all(g["pass_bplus"] for g in graded):
+        return "PASS_BPLUS"
+    if all(g["pass_b"] for g in graded):
+        return "PASS_B"
+    if all(g["pass_b"] for g in graded if g["tier"] == "hard"):
+        return "PASS_HARD_ONLY"
+    return "FAIL"
+
+
+# ---- inputs -----------------------------------------------------------------------------
+
+def gate_rows_from_duckdb(con) -> list[dict]:
+    """Rows of every gate model present in the run's database."""
+    present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    rows = []
+    for model in GATE_MODELS:
+        if model in present:
+            cur = con.execute(f"select * from {model} order by gate_id")
+            names = [d[0] for d in cur.description]
+            rows += [dict(zip(names, r)) for r in cur.fetchall()]
+    return rows
+
+
+def checks_from_run_results(path: Path) -> list[Check]:
+    """dbt data tests of a build as checks; a failing warn-severity test is advisory."""
+    results = json.loads(Path(path).read_text())["results"]
+    checks = []
+    for r in sorted(results, key=lambda r: r["unique_id"]):
+        if not r["unique_id"].startswith("test."):
+            continue
+        status = r["status"]
+        checks.append(Check(r["unique_id"], passed=status == "pass", required=status != "warn",
+                            detail=f"{status}: {r.get('message') or ''}".strip()))
+    return checks
+
+
+def read_identity(run_dir: Path) -> dict:
+    try:
+        identity = json.loads((Path(run_dir) / IDENTITY_FILE).read_text())
+    except (OSError, ValueError) as e:
+        raise ValidationError(f"{run_dir} has no readable {IDENTITY_FILE} ({e}); is it a run directory?") from None
+    return {k: identity.get(k) for k in IDENTITY_KEYS}
+
+
+# ---- writing ----------------------------------------------------------------------------
+
+def _json_bytes(obj) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n").encode()
+
+
+def _issues_table(gates: list[dict], checks: list[Check]) -> pa.Table:
+    rows = [{"check_id": g["gate_id"], "kind": "gate", "severity": "blocker" if g["required"] else "warning",
+             "segment": g["segment"], "value": g["value"], "threshold_b": g["threshold_b"],
+             "reason": g["reason"], "detail": g["detail"]}
+            for g in gates if not g["pass_b"]]
+    rows += [{"check_id": f"{g['gate_id']}:sql_flags", "kind": "check", "severity": "blocker",
+              "segment": g["segment"], "value": g["value"], "threshold_b": g["threshold_b"],
+              "reason": "gate model flags disagree with the threshold table", "detail": g["detail"]}
+             for g in gates if not g["sql_flags_agree"]]
+    rows += [{"check_id": c.check_id, "kind": "check", "severity": "blocker" if c.required else "warning",
+              "segment": None, "value": None, "threshold_b": None, "reason": "check failed", "detail": c.detail}
+             for c in checks if not c.passed]
+    return pa.Table.from_pylist(rows, schema=ISSUE_SCHEMA)
+
+
+def write_bundle(run_dir, identity: dict, gate_rows: list[dict], checks: list[Check], gates_policy: dict,
+                 segments=("5B", "6B")) -> dict:
+    """Write `run_dir/validation/` atomically; the flag only when the run passes. Returns a summary.
+
+    `identity` must carry seed, preset, parameter_hash and manifest_fingerprint. `segments` are
+    the segments whose gates are expected (every policy gate of them must have a row).
+    """
+    run_dir = Path(run_dir)
+    missing = [k for k in IDENTITY_KEYS if identity.get(k) is None]
+    if missing:
+        raise ValueError(f"identity lacks {', '.join(missing)}")
+    identity = {k: identity[k] for k in IDENTITY_KEYS}
+    gates = grade_gates(gate_rows, gates_policy, tuple(segments))
+    blockers = sorted([g["gate_id"] for g in gates if g["required"] and not g["pass_b"]]
+                      + [f"{g['gate_id']}:sql_flags" for g in gates if not g["sql_flags_agree"]]
+                      + [c.check_id for c in checks if c.required and not c.passed])
+    verdict = "PASS" if not blockers else "FAIL"
+    report = {
+        "identity": identity,
+        "segments": sorted(segments),
+        "verdict": verdict,
+        "grade": run_grade(gates),
+        "blockers": blockers,
+        "gates": {g["gate_id"]: g for g in gates},
+        "checks": [{"check_id": c.check_id, "required": c.required, "passed": c.passed, "detail": c.detail}
+                   for c in checks],
+    }
+    staging = run_dir / f".{BUNDLE_DIR}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / REPORT).write_bytes(_json_bytes(report))
+    pq.write_table(_issues_table(gates, checks), staging / ISSUES, compression="zstd")
+    index = _index(staging, identity)
+    (staging / INDEX).write_bytes(_json_bytes(index))
+    digest = sha256_file(staging / INDEX)
+    if verdict == "PASS":
+        (staging / FLAG).write_bytes(_json_bytes({"identity": identity, "bundle_digest": digest, "verdict": verdict}))
+    final = run_dir / BUNDLE_DIR
+    if final.exists():
+        old = run_dir / f".{BUNDLE_DIR}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, final)
+    return {"verdict": verdict, "grade": report["grade"], "blockers": blockers, "bundle_digest": digest,
+            "flag_written": verdict == "PASS", "path": str(final)}
+
+
+def _index(folder: Path, identity: dict) -> dict:
+    members = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (INDEX, FLAG))
+    return {"identity": identity,
+            "members": [{"path": p.relative_to(folder).as_posix(), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+                        for p in members]}
+
+
+def validate_run(run_dir, con, gates_policy: dict, run_results_path=None, segments=("5B", "6B")) -> dict:
+    """The runner's validate step: gate rows from the run database, dbt test results as checks."""
+    checks = checks_from_run_results(run_results_path) if run_results_path else []
+    return write_bundle(run_dir, read_identity(run_dir), gate_rows_from_duckdb(con), checks, gates_policy, segments)
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ValidRun:
+    run_dir: Path
+    identity: dict
+    receipt: dict
+    report: dict
+    bundle_digest: str
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "data"
+
+
+def open_run(run_dir) -> ValidRun:
+    """Open a run for reading, or raise ValidationError saying why it must not be read."""
+    run_dir = Path(run_dir)
+    bundle = run_dir / BUNDLE_DIR
+    try:
+        receipt = json.loads((run_dir / RECEIPT_FILE).read_text())
+    except (OSError, ValueError):
+        raise ValidationError(f"{run_dir} has no readable {RECEIPT_FILE}: the run is incomplete; rerun it") from None
+    identity = read_identity(run_dir)
+    if {k: receipt.get(k) for k in IDENTITY_KEYS} != identity:
+        raise ValidationError(f"{run_dir}: the receipt's identity differs from {IDENTITY_FILE}; rerun the run")
+    if not (bundle / FLAG).exists():
+        if not (bundle / REPORT).exists():
+            raise ValidationError(f"{run_dir} was not validated (no {BUNDLE_DIR}/{REPORT}); run its validation step")
+        try:
+            blockers = json.loads((bundle / REPORT).read_text()).get("blockers", [])
+        except ValueError:
+            blockers = ["unreadable report"]
+        raise ValidationError(f"{run_dir} failed validation (no {FLAG}); blockers: {', '.join(blockers[:10]) or 'none listed'}"
+                              f" — see {bundle / REPORT}")
+    try:
+        flag = json.loads((bundle / FLAG).read_text())
+        index = json.loads((bundle / INDEX).read_text())
+    except (OSError, ValueError) as e:
+        raise ValidationError(f"{bundle}: flag or index unreadable ({e}); revalidate the run") from None
+    if flag.get("identity") != identity or index.get("identity") != identity:
+        raise ValidationError(f"{bundle}: the flag was written for another run identity "
+                              f"({flag.get('identity')}); this run is {identity}")
+    if sha256_file(bundle / INDEX) != flag.get("bundle_digest"):
+        raise ValidationError(f"{bundle}: index.json does not match the flag's digest; the bundle was altered")
+    listed = {m["path"] for m in index.get("members", [])}
+    present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()} - {INDEX, FLAG}
+    if listed != present:
+        raise ValidationError(f"{bundle}: members differ from the index (extra {sorted(present - listed)}, "
+                              f"missing {sorted(listed - present)})")
+    for m in index["members"]:
+        if sha256_file(bundle / m["path"]) != m["sha256"]:
+            raise ValidationError(f"{bundle}: {m['path']} does not match its sha256 in the index; the bundle was altered")
+    report = json.loads((bundle / REPORT).read_text())
+    if report.get("verdict") != "PASS" or report.get("identity") != identity:
+        raise ValidationError(f"{bundle}: the report does not certify this run (verdict {report.get('verdict')})")
+    return ValidRun(run_dir, identity, receipt, report, flag["bundle_digest"])
+
+
+# ---- certification across seeds --------------------------------------------------------
+
+def metric_value(report: dict, metric: str):
+    """A stability metric of a report: a gate id, or gate id.component."""
+    seg, num, *comp = metric.split(".")
+    gate = report["gates"].get(f"{seg}.{num}")
+    if gate is None:
+        return None
+    return (gate.get("components") or {}).get(comp[0]) if comp else gate.get("value")
+
+
+def cross_seed_stability(reports: dict[int, dict], certification: dict, segments=("5B", "6B")) -> dict:
+    """Per metric population sigma / max(|mean|, floor) over the seeds; a metric missing on any seed is infinite."""
+    stab = certification["stability"]
+    metrics, worst = [], 0.0
+    for metric, floor in sorted(stab["floors"].items()):
+        if metric.split(".")[0] not in segments:
+            continue
+        values = [metric_value(reports[s], metric) for s in sorted(reports)]
+        if not values or any(v is None for v in values):
+            cv = math.inf
+        else:
+            mean = math.fsum(values) / len(values)
+            sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+            cv = sd / max(abs(mean), floor)
+        worst = max(worst, cv)
+        metrics.append({"metric": metric, "floor": floor, "cv": None if math.isinf(cv) else cv,
+                        "seed_values": {str(s): metric_value(reports[s], metric) for s in sorted(reports)}})
+    finite = math.isfinite(worst)
+    return {"metrics": metrics, "cv_overall": worst if finite else None,
+            "pass_b": finite and worst <= stab["b"], "pass_bplus": finite and worst <= stab["bplus"],
+            "threshold_b": stab["b"], "threshold_bplus": stab["bplus"]}
+
+
+def certification_decision(reports: dict[int, dict], certification: dict, segments=("5B", "6B")) -> dict:
+    """PASS_BPLUS_ROBUST, PASS_B or HOLD_REMEDIATE over the required seeds, with the blockers.
+
+    `reports` maps seed -> validation report (from `open_run(...).report`) of each valid run.
+    Every required seed must be present with a flagged run whose hard and major gates pass the
+    grade, and the cross-seed stability must hold.
+    """
+    required = certification["required_seeds"]
+    missing = [s for s in required if s not in reports]
+    wrong = [s for s in required if s in reports and reports[s]["identity"]["seed"] != s]
+    stability = cross_seed_stability({s: reports[s] for s in required if s in reports}, certification, segments)
+    blockers = []
+    if missing:
+        blockers.append({"id": "missing_required_seeds", "details": {"missing_seeds": missing}})
+    if wrong:
+        blockers.append({"id": "seed_identity_mismatch", "details": {"seeds": wrong}})
+
+    def seeds_pass(grade):
+        return all(g[f"pass_{grade}"] for s in required if s in reports
+                   for g in reports[s]["gates"].values() if g["tier"] in ("hard", "major") and g["segment"] in segments)
+
+    for grade in ("b", "bplus"):
+        failing = sorted({f"{s}:{gid}" for s in required if s in reports for gid, g in reports[s]["gates"].items()
+                          if g["tier"] in ("hard", "major") and g["segment"] in segments and not g[f"pass_{grade}"]})
+        if failing:
+            blockers.append({"id": f"gates_fail_{grade}", "details": {"seed_gates": failing}})
+    if not stability["pass_b"]:
+        blockers.append({"id": "cross_seed_stability_fail", "details": {"cv_overall": stability["cv_overall"]}})
+    complete = not missing and not wrong
+    if complete and seeds_pass("bplus") and stability["pass_bplus"]:
+        decision = "PASS_BPLUS_ROBUST"
+    elif complete and seeds_pass("b") and stability["pass_b"]:
+        decision = "PASS_B"
+    else:
+        decision = "HOLD_REMEDIATE"
+    return {"decision": decision, "required_seeds": required, "stability": stability, "blockers": blockers}

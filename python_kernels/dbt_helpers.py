@@ -2,7 +2,9 @@
 
 Models declare in their YAML
     config: {seed: "{{ var('seed') }}", preset: "{{ var('preset') }}", policy_dir: "{{ var('policy_dir') }}"}
-and call `run_context(dbt)`.
+and call `run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))`.
+dbt finds a Python model's config keys and refs by reading the model file itself, so
+`dbt.config.get(...)` and `dbt.ref(...)` must be written literally there, never in a helper.
 """
 from __future__ import annotations
 
@@ -23,16 +25,11 @@ class RunContext:
     policies: PolicySet
 
 
-def run_context(dbt) -> RunContext:
-    seed = check_seed(int(dbt.config.get("seed")))
-    policies = load_policies(dbt.config.get("policy_dir"))
-    name = dbt.config.get("preset")
-    return RunContext(seed, name, policies.preset(name), policies)
-
-
-def read_table(dbt, name: str) -> pa.Table:
-    """A ref() as an Arrow table (DuckDB 2.0: to_arrow_table, not arrow())."""
-    return dbt.ref(name).to_arrow_table()
+def run_context(seed, preset, policy_dir) -> RunContext:
+    """The run's seed, preset and validated policies, from the model's config values."""
+    seed = check_seed(int(seed))
+    policies = load_policies(policy_dir)
+    return RunContext(seed, preset, policies.preset(preset), policies)
 
 
 def column(table: pa.Table, name: str) -> np.ndarray:

@@ -9,9 +9,7 @@ from python_kernels.world.intensity import HOURS_PER_WEEK, week_shift, weekly_sh
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # dbt passes only the config keys a model reads literally; run_context reads these three
-    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
-    ctx = run_context(dbt)
+    ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     probs = ctx.policies["intensity"]["shapes"]["variant_probs"]
     # dbt finds refs by reading the model source: keep each one a plain statement
     zones = dbt.ref("merchant_zone_profile_5A").to_arrow_table()

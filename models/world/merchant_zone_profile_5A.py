@@ -9,9 +9,7 @@ from python_kernels.world.intensity import zone_weekly_volume
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # dbt passes only the config keys a model reads literally; run_context reads these three
-    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
-    ctx = run_context(dbt)
+    ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     scale = ctx.policies["intensity"]["demand_scale"]
     zones = dbt.ref("int_merchant_zone_class_5A").to_arrow_table().sort_by(
         [("merchant_id", "ascending"), ("legal_country_iso", "ascending"), ("tzid", "ascending")])

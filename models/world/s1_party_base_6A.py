@@ -5,10 +5,8 @@ from python_kernels.graph.build import build_parties
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # dbt passes only the config keys a model reads literally; run_context reads these three
-    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
     return build_parties(
-        run_context(dbt),
+        run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")),
         dbt.ref("world_preset_countries").to_arrow_table(),
         dbt.ref("world_sites").to_arrow_table(),
         dbt.ref("world_country_tzids").to_arrow_table(),

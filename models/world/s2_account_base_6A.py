@@ -5,10 +5,8 @@ from python_kernels.graph.build import build_accounts
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # dbt passes only the config keys a model reads literally; run_context reads these three
-    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
     return build_accounts(
-        run_context(dbt),
+        run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")),
         dbt.ref("s1_party_base_6A").to_arrow_table(),
         dbt.ref("graph_party_segments").to_arrow_table(),
         dbt.ref("graph_account_types").to_arrow_table(),

@@ -12,9 +12,7 @@ def _ts(text):
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # dbt passes only the config keys a model reads literally; run_context reads these three
-    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
-    ctx = run_context(dbt)
+    ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     bucket_seconds = ctx.policies["arrivals"]["time_grid"]["bucket_seconds"]
     if bucket_seconds != 3600:
         raise ValueError("the 5A surface is hourly: arrivals.time_grid.bucket_seconds must be 3600")

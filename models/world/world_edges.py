@@ -5,9 +5,7 @@ from python_kernels.world.geo_tables import edges_table
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # dbt passes only the config keys a model reads literally; run_context reads these three
-    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
-    ctx = run_context(dbt)
+    ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     return edges_table(
         ctx.seed,
         dbt.ref("world_virtual_classification").to_arrow_table(),

@@ -9,9 +9,7 @@ from python_kernels.world.tz import transition_intervals, tzdata_version
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # dbt passes only the config keys a model reads literally; run_context reads these three
-    dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir")
-    ctx = run_context(dbt)
+    ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     table = ctx.policies["intensity"]["time_table"]
     margin = timedelta(days=table["margin_days"])
     start = datetime.fromisoformat(ctx.preset["horizon"]["start"].replace("Z", "+00:00")) - margin

@@ -5,7 +5,8 @@
 
 Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory);
 3 the run directory belongs to another run; 4 the pipeline failed (dbt build);
-5 publishing or the receipt failed.
+5 publishing or the receipt failed; 6 the run is published but failed validation
+(a hard gate or required check missed: no _passed.flag).
 """
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 from python_kernels.datasets import DATASETS  # noqa: E402
 from python_kernels.policies import PolicyError, load_policies  # noqa: E402
 from python_kernels.rng import check_seed  # noqa: E402
-from python_kernels import runs  # noqa: E402
+from python_kernels import runs, validation  # noqa: E402
 
+BUILD_RESULTS = "build_run_results.json"
+SEGMENTS = ("5B",)  # segments whose gates the pipeline produces so far
 SEGMENT_OF_FOLDER = {"world": "world", "arrivals": "5B", "behaviour": "6B", "gates": "gates"}
 
 
@@ -62,13 +65,13 @@ class Progress:
             info = event.data.node_info
             status = info.node_status
             uid = info.unique_id
-            parts = uid.split(".")
-            if parts[0] in ("model", "seed"):
+            kind = uid.split(".")[0]
+            if kind in ("model", "seed"):
                 self.node_seconds[uid] = event.data.run_result.execution_time
             if status in ("error", "fail", "runtime error"):
                 self.failures.append(f"{uid}: {event.data.run_result.message or status}")
             self.done += 1
-            self._show(parts[0], parts[-1], status)
+            self._show(kind, info.node_name, status)
 
     def _show(self, kind, node, status):
         elapsed = time.monotonic() - self.start
@@ -93,8 +96,14 @@ def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress, select=None) -> dict:
-    """Run `dbt build` for this run in-process; returns the manifest's model metadata."""
+def dbt_invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress: Progress,
+               selection: list[str]):
+    """Run one dbt command for this run in-process and release DuckDB afterwards.
+
+    dbt-duckdb keeps its connection open after the command; the runner's own connection to
+    the same file needs it closed first (DuckDB refuses a second, differently configured one).
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
     work = run_dir / "work"
@@ -102,10 +111,8 @@ def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress, sele
     os.environ["FDE_TEMP_DIR"] = str(work / "tmp")
     os.environ["FDE_THREADS"] = str(threads)
     os.environ["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
-    args = ["build", "--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
-            "--log-path", str(run_dir / "logs"), "--vars", json.dumps(vars_), "--quiet"]
-    if select:
-        args += ["--select", *select]
+    args = [command, "--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
+            "--log-path", str(run_dir / "logs"), "--vars", json.dumps(vars_), "--quiet", *selection]
     cwd = os.getcwd()
     os.chdir(PROJECT_DIR)  # relative paths in profiles/vars are project-relative
     try:
@@ -113,11 +120,32 @@ def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress, sele
     finally:
         os.chdir(cwd)
         progress.close()
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+        DuckDBConnectionManager.close_all_connections()
+    return result
+
+
+def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress) -> dict:
+    """Build models, seeds and data tests except the gate tests; returns the manifest's nodes."""
+    result = dbt_invoke("build", run_dir, vars_, threads, progress, ["--exclude", "tag:gate"])
     if not result.success:
         detail = "\n  ".join(progress.failures[:10]) or str(result.exception or "see the dbt log")
         raise runs.RunError(f"dbt build failed:\n  {detail}\nlog: {run_dir / 'logs' / 'dbt.log'}", 4)
-    manifest = json.loads((work / "target" / "manifest.json").read_text())
-    return manifest["nodes"]
+    work = run_dir / "work"
+    os.replace(work / "target" / "run_results.json", work / BUILD_RESULTS)
+    return json.loads((work / "target" / "manifest.json").read_text())["nodes"]
+
+
+def dbt_gate_tests(run_dir: Path, vars_: dict, threads: int) -> Path:
+    """Run the gate tests (a failing gate is a verdict, not a crash); returns their results file."""
+    result = dbt_invoke("test", run_dir, vars_, threads, Progress(), ["--select", "tag:gate"])
+    path = run_dir / "work" / "target" / "run_results.json"
+    if result.exception is not None or not path.exists():
+        raise runs.RunError(f"dbt gate tests could not run: {result.exception}\n"
+                            f"log: {run_dir / 'logs' / 'dbt.log'}", 4)
+    return path
 
 
 def cmd_run(args) -> int:
@@ -179,6 +207,19 @@ def cmd_run(args) -> int:
         raise runs.RunError(f"publishing failed: {e}", 5) from None
     state_seconds["publish"] = time.monotonic() - t1
 
+    t2 = time.monotonic()
+    gate_results = dbt_gate_tests(run_dir, vars_, args.threads)
+    con = duckdb.connect(os.environ["FDE_DUCKDB_PATH"], read_only=True)
+    try:
+        summary = validation.validate_run(run_dir, con, policies["gates"],
+                                          [run_dir / "work" / BUILD_RESULTS, gate_results],
+                                          segments=SEGMENTS)
+    finally:
+        con.close()
+    state_seconds["validation"] = time.monotonic() - t2
+    say(f"validation: {summary['verdict']} (grade {summary['grade']})"
+        + (f"; blockers: {', '.join(summary['blockers'])}" if summary["blockers"] else ""))
+
     receipt = {
         "run_id": f"{args.preset}-seed{seed}-{policies.parameter_hash[:12]}",
         **identity,
@@ -189,10 +230,13 @@ def cmd_run(args) -> int:
         "wall_seconds": {"build": round(build_seconds, 3), "total": round(time.monotonic() - t0, 3),
                          "per_state": {k: round(v, 3) for k, v in sorted(state_seconds.items())}},
         "datasets": datasets,
-        "gate_verdict": "not_evaluated",
+        "gate_verdict": {k: summary[k] for k in ("verdict", "grade", "blockers", "bundle_digest")},
     }
     runs.write_receipt(run_dir, receipt)
     say(f"done in {time.monotonic() - t0:.1f}s; receipt {run_dir / runs.RECEIPT_FILE}")
+    if summary["verdict"] != "PASS":
+        say("the run is published but not validated (no _passed.flag); see validation/validation_report.json")
+        return 6
     return 0
 
 
@@ -201,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="runner.py",
         description="Fraud Data Engine: generate, validate and publish a synthetic card-payments universe.",
         epilog="Exit codes: 0 ok, 2 bad input, 3 run directory belongs to another run, "
-               "4 pipeline failed, 5 publish failed.")
+               "4 pipeline failed, 5 publish failed, 6 published but failed validation (no _passed.flag).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="build one run (world -> arrivals -> behaviour -> gates) and publish it",
                          description="Build one run: dbt build with this run's vars, publish the datasets "

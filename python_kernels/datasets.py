@@ -51,4 +51,8 @@ WORLD = (
     _world("s5_ip_fraud_roles_6A"),
 )
 
-DATASETS = WORLD
+ARRIVALS = (
+    Dataset("s4_arrival_events", "arrival_events_5B", "layer2/5B", partition_by="scenario_id"),
+)
+
+DATASETS = WORLD + ARRIVALS

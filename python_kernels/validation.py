@@ -272,9 +272,9 @@ def _index(folder: Path, identity: dict) -> dict:
                         for p in members]}
 
 
-def validate_run(run_dir, con, gates_policy: dict, run_results_path=None, segments=("5B", "6B")) -> dict:
+def validate_run(run_dir, con, gates_policy: dict, run_results_paths=(), segments=("5B", "6B")) -> dict:
     """The runner's validate step: gate rows from the run database, dbt test results as checks."""
-    checks = checks_from_run_results(run_results_path) if run_results_path else []
+    checks = [c for path in run_results_paths for c in checks_from_run_results(path)]
     return write_bundle(run_dir, read_identity(run_dir), gate_rows_from_duckdb(con), checks, gates_policy, segments)
 
 

@@ -78,3 +78,16 @@ def test_bad_policy_value_exits_2_naming_file_and_key(runs_root, tmp_path, capsy
     assert rc == 2
     assert "presets.yaml" in err and "presets.tiny.n_merchants" in err and "-60" in err
     assert not target.exists()
+
+
+def test_run_is_validated_and_readable(tiny_42):
+    from python_kernels.validation import open_run
+
+    receipt = _receipt(tiny_42)
+    verdict = receipt["gate_verdict"]
+    assert verdict["verdict"] == "PASS" and not verdict["blockers"]
+    run = open_run(tiny_42)
+    assert run.bundle_digest == verdict["bundle_digest"]
+    assert run.identity["seed"] == 42
+    assert {"5B.T1", "5B.T4"} <= set(run.report["gates"])
+    assert any(c["check_id"].startswith("test.fraud_engine.s4_counts_conserved") for c in run.report["checks"])

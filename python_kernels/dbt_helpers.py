@@ -46,3 +46,11 @@ def codes(table: pa.Table, name: str) -> tuple[np.ndarray, list]:
     """A text column as (integer codes, labels): per-row Python strings are too slow at scale."""
     enc = table.column(name).combine_chunks().dictionary_encode()
     return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), enc.dictionary.to_pylist()
+
+
+SERIES_BUCKET_KEY = ("scenario_id", "merchant_id", "tzid", "channel_group", "bucket_index", "series_key")
+
+
+def series_bucket_key(table: pa.Table) -> dict:
+    """The 5B series-bucket key columns of a table, to carry into a model's output."""
+    return {name: table.column(name) for name in SERIES_BUCKET_KEY}

@@ -3,14 +3,14 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels import arrivals, rng
-from python_kernels.dbt_helpers import codes, column, run_context
+from python_kernels.dbt_helpers import codes, column, run_context, series_bucket_key
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     lgcp = ctx.policies["arrivals"]["lgcp"]
-    rows = dbt.ref("int_series_intensity").to_arrow_table()
+    rows = dbt.ref("s1_series_intensity").to_arrow_table()
 
     group_key = column(rows, "group_key")
     groups, group_of_row = np.unique(group_key, return_inverse=True)
@@ -30,12 +30,7 @@ def model(dbt, session):
     factor = factors[group_of_row, bucket]
     lam = column(rows, "lambda_baseline")
     out = pa.table({
-        "scenario_id": rows.column("scenario_id"),
-        "merchant_id": rows.column("merchant_id"),
-        "tzid": rows.column("tzid"),
-        "channel_group": rows.column("channel_group"),
-        "bucket_index": rows.column("bucket_index"),
-        "series_key": rows.column("series_key"),
+        **series_bucket_key(rows),
         "group_id": rows.column("group_id"),
         "demand_class": rows.column("demand_class"),
         "scenario_band": rows.column("scenario_band"),

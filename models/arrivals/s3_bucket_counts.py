@@ -3,7 +3,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels import arrivals, rng
-from python_kernels.dbt_helpers import codes, column, run_context
+from python_kernels.dbt_helpers import codes, column, run_context, series_bucket_key
 
 
 def model(dbt, session):
@@ -23,12 +23,7 @@ def model(dbt, session):
     n = arrivals.bucket_counts(streams, mu, kappa, counts_policy["lambda_zero_eps"])
     cap = counts_policy["max_count_per_bucket"]
     out = pa.table({
-        "scenario_id": rows.column("scenario_id"),
-        "merchant_id": rows.column("merchant_id"),
-        "tzid": rows.column("tzid"),
-        "channel_group": rows.column("channel_group"),
-        "bucket_index": rows.column("bucket_index"),
-        "series_key": rows.column("series_key"),
+        **series_bucket_key(rows),
         "lambda_realised": mu,
         "kappa": kappa,
         "count_n": np.minimum(n, cap),

@@ -165,6 +165,7 @@ def cmd_run(args) -> int:
     if args.preset not in known:
         raise runs.RunError(f"unknown preset {args.preset!r}; allowed: {', '.join(known)}", 2)
     preset = policies.preset(args.preset)
+    runs.check_seed_files()
     run_dir = runs.resolve_run_dir(args.run_dir, args.preset, seed)
     identity = {
         "seed": seed,

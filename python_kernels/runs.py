@@ -61,6 +61,23 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def check_seed_files() -> None:
+    """Every seed the project declares must have its CSV with a header, before anything is written."""
+    import yaml
+
+    problems = []
+    for props in sorted((PROJECT_DIR / "seeds").rglob("_*.yml")):
+        for seed in (yaml.safe_load(props.read_text()) or {}).get("seeds", []):
+            csv = props.parent / f"{seed['name']}.csv"
+            if not csv.is_file():
+                problems.append(f"{csv.relative_to(PROJECT_DIR)} is missing (declared in {props.name})")
+            elif not csv.read_text(encoding="utf-8").partition("\n")[0].strip():
+                problems.append(f"{csv.relative_to(PROJECT_DIR)} has no header line")
+    if problems:
+        raise RunError("seed data is incomplete: " + "; ".join(problems)
+                       + ". Restore the files from git (git checkout -- seeds/).", 2)
+
+
 def manifest_fingerprint(preset_name: str, preset: dict) -> str:
     """sha256 of the world definition: every seed CSV (by path), the preset and the tzdata release."""
     import tzdata

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -67,16 +68,54 @@ def test_bad_arguments_exit_2_and_write_nothing(runs_root, capsys, args, message
     assert not target.exists()
 
 
-def test_bad_policy_value_exits_2_naming_file_and_key(runs_root, tmp_path, capsys):
+# (policy file, text to replace, replacement, words the message must contain)
+BAD_POLICIES = [
+    ("presets.yaml", "n_merchants: 60", "n_merchants: -60", ["presets.yaml", "presets.tiny.n_merchants", "-60"]),
+    ("presets.yaml", "n_merchants: 60", "n_merchants: sixty", ["presets.tiny.n_merchants", "sixty"]),
+    ("presets.yaml", "countries: tiny", "countries: europe", ["presets.tiny.countries", "europe", "tiny, all"]),
+    ("graph.yaml", '"6": 0.02}', '"6": 0.12}', ["graph.yaml", "household_size", "sum to 1"]),
+    ("presets.yaml", "n_merchants: 60", "n_merchants: [60", ["presets.yaml", "line"]),
+]
+
+
+@pytest.mark.parametrize("file, old, new, words", BAD_POLICIES, ids=["negative", "type", "enum", "sum", "yaml"])
+def test_bad_policy_exits_2_naming_what_is_wrong(runs_root, tmp_path, capsys, file, old, new, words):
     policies = tmp_path / "policies"
     shutil.copytree(PROJECT / "policies", policies)
-    text = (policies / "presets.yaml").read_text().replace("n_merchants: 60", "n_merchants: -60", 1)
-    (policies / "presets.yaml").write_text(text)
+    text = (policies / file).read_text()
+    assert old in text
+    (policies / file).write_text(text.replace(old, new, 1))
     target = runs_root / "bad-policy"
     rc = runner.main(["run", "--preset", "tiny", "--policies", str(policies), "--run-dir", str(target)])
     err = capsys.readouterr().err
     assert rc == 2
-    assert "presets.yaml" in err and "presets.tiny.n_merchants" in err and "-60" in err
+    for word in words:
+        assert word in err, f"{word!r} not in {err!r}"
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("run_dir, message", [
+    ("/tmp/elsewhere-run", "outside the allowed root"),
+    ("{root}/a/../b", "contains '..'"),
+])
+def test_run_dir_outside_the_root_exits_2(runs_root, capsys, run_dir, message):
+    rc = runner.main(["run", "--preset", "tiny", "--run-dir", run_dir.format(root=runs_root)])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not (runs_root / "b").exists() and not Path("/tmp/elsewhere-run").exists()
+
+
+def test_missing_seed_csv_exits_2_naming_the_file(runs_root, capsys):
+    csv = PROJECT / "seeds" / "world" / "world_mccs.csv"
+    hidden = csv.with_name(".world_mccs.csv.hidden")
+    target = runs_root / "missing-seed"
+    os.replace(csv, hidden)
+    try:
+        rc = runner.main(["run", "--preset", "tiny", "--run-dir", str(target)])
+    finally:
+        os.replace(hidden, csv)
+    assert rc == 2
+    assert "seeds/world/world_mccs.csv is missing" in capsys.readouterr().err
     assert not target.exists()
 
 

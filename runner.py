@@ -2,6 +2,7 @@
 """Fraud Data Engine command line.
 
     python runner.py run --preset small --seed 42 [--run-dir DIR] [--policies DIR] [--threads N]
+    python runner.py report [--run-dir DIR]
 
 Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory);
 3 the run directory belongs to another run; 4 the pipeline failed (dbt build);
@@ -241,6 +242,20 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from python_kernels import report
+
+    run_dir = runs.resolve_run_dir(args.run_dir, args.preset, check_seed(args.seed))
+    if not run_dir.is_dir():
+        raise runs.RunError(f"no run at {run_dir}; run `runner.py run` first or give --run-dir", 2)
+    try:
+        out = report.write_report(run_dir)
+    except report.ReportError as e:
+        raise runs.RunError(str(e), 2) from None
+    say(f"report: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="runner.py",
@@ -260,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
                      help="DuckDB threads (default 2, or FDE_THREADS)")
     run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="write a self-contained HTML report of a run (plots and gateboard)",
+                         description="Write <run-dir>/report.html: arrivals around the DST changes, weekly "
+                                     "shapes, arrivals over the horizon and the gateboard, from the "
+                                     "run's published data. Opens without network.")
+    rep.add_argument("--run-dir", default=None, help="the run (default runs/<preset>-seed<seed>)")
+    rep.add_argument("--preset", default="small", help="preset of the default run directory (default small)")
+    rep.add_argument("--seed", type=int, default=42, help="seed of the default run directory (default 42)")
+    rep.set_defaults(func=cmd_report)
     return p
 
 

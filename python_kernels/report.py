@@ -1,0 +1,214 @@
+"""`runner.py report`: one self-contained HTML page per run (inline SVG, no scripts, no network).
+
+Queries read the run's published Parquet, never the work database, so a report shows exactly
+what readers get. Each plot states the question it answers.
+"""
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from python_kernels.runs import RECEIPT_FILE
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+           "#7f7f7f", "#bcbd22")
+# Zones whose clocks change inside the presets' horizons (the tiny and small presets both cover
+# these March 2026 changes); the report shows those present in the run.
+DST_ZONES = (("America/New_York", "2026-03-08"), ("Asia/Jerusalem", "2026-03-27"),
+             ("Europe/Berlin", "2026-03-29"), ("Europe/London", "2026-03-29"))
+
+
+class ReportError(Exception):
+    pass
+
+
+# ---- SVG ---------------------------------------------------------------------------------
+
+def _esc(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def line_chart(title: str, x_labels: list[str], series: dict[str, list[float]], y_label: str,
+               width=900, height=280, tick_every=1) -> str:
+    """A line chart as inline SVG: one polyline per series over shared x positions."""
+    pad_l, pad_r, pad_t, pad_b = 60, 160, 30, 40
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    n = len(x_labels)
+    top = max((max(v) for v in series.values() if v), default=0.0) or 1.0
+    x = lambda i: pad_l + (w * i / max(n - 1, 1))  # noqa: E731
+    y = lambda v: pad_t + h - h * v / top  # noqa: E731
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+             f'<text x="{pad_l}" y="18" class="t">{_esc(title)}</text>',
+             f'<line x1="{pad_l}" y1="{pad_t + h}" x2="{pad_l + w}" y2="{pad_t + h}" stroke="#999"/>',
+             f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{pad_t + h}" stroke="#999"/>',
+             f'<text x="12" y="{pad_t + h / 2}" class="a" transform="rotate(-90 12 {pad_t + h / 2})">{_esc(y_label)}</text>']
+    for frac in (0.0, 0.5, 1.0):
+        parts.append(f'<text x="{pad_l - 6}" y="{y(top * frac) + 4:.1f}" class="a" text-anchor="end">{top * frac:,.3g}</text>')
+    for i, lab in enumerate(x_labels):
+        if i % tick_every == 0:
+            parts.append(f'<text x="{x(i):.1f}" y="{pad_t + h + 16}" class="a" text-anchor="middle">{_esc(lab)}</text>')
+    for k, (name, values) in enumerate(series.items()):
+        colour = PALETTE[k % len(PALETTE)]
+        pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{pts}"/>')
+        parts.append(f'<text x="{pad_l + w + 10}" y="{pad_t + 14 * (k + 1)}" class="a" fill="{colour}">{_esc(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bar_chart(title: str, labels: list[str], groups: dict[str, list[float]], y_label: str,
+              width=900, height=260) -> str:
+    """Grouped bars: one group per label, one bar per series."""
+    pad_l, pad_r, pad_t, pad_b = 60, 160, 30, 40
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    top = max((max(v) for v in groups.values() if v), default=0.0) or 1.0
+    slot = w / max(len(labels), 1)
+    bar = slot * 0.8 / max(len(groups), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+             f'<text x="{pad_l}" y="18" class="t">{_esc(title)}</text>',
+             f'<line x1="{pad_l}" y1="{pad_t + h}" x2="{pad_l + w}" y2="{pad_t + h}" stroke="#999"/>',
+             f'<text x="12" y="{pad_t + h / 2}" class="a" transform="rotate(-90 12 {pad_t + h / 2})">{_esc(y_label)}</text>',
+             f'<text x="{pad_l - 6}" y="{pad_t + 4}" class="a" text-anchor="end">{top:,.3g}</text>']
+    for i, lab in enumerate(labels):
+        parts.append(f'<text x="{pad_l + slot * (i + 0.5):.1f}" y="{pad_t + h + 16}" class="a" '
+                     f'text-anchor="middle">{_esc(lab)}</text>')
+    for k, (name, values) in enumerate(groups.items()):
+        colour = PALETTE[k % len(PALETTE)]
+        for i, v in enumerate(values):
+            bh = h * v / top
+            parts.append(f'<rect x="{pad_l + slot * i + slot * 0.1 + bar * k:.1f}" y="{pad_t + h - bh:.1f}" '
+                         f'width="{bar:.1f}" height="{bh:.1f}" fill="{colour}"><title>{_esc(name)} {_esc(labels[i])}: {v:,.4g}</title></rect>')
+        parts.append(f'<text x="{pad_l + w + 10}" y="{pad_t + 14 * (k + 1)}" class="a" fill="{colour}">{_esc(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ---- sections ----------------------------------------------------------------------------
+
+def _arrivals(run_dir: Path) -> str:
+    return f"read_parquet('{run_dir}/data/layer2/5B/arrival_events_5B/*/*.parquet', hive_partitioning = true)"
+
+
+def dst_section(con, run_dir: Path) -> list[str]:
+    """Arrivals per local clock hour on each DST-change day vs the same weekday one week before."""
+    out = []
+    for tzid, day in DST_ZONES:
+        rows = con.execute(f"""
+            select cast(ts_local_primary as date) = date '{day}' as on_change, hour(ts_local_primary) as h, count(*)
+            from {_arrivals(run_dir)}
+            where scenario_id = (select min(scenario_id) from {_arrivals(run_dir)})
+              and tzid_primary = '{tzid}'
+              and cast(ts_local_primary as date) in (date '{day}', date '{day}' - 7)
+            group by all order by all""").fetchall()
+        if not rows:
+            continue
+        series = {f"{day} (clock change)": [0.0] * 24, "one week before": [0.0] * 24}
+        for on_change, hour, n in rows:
+            series[f"{day} (clock change)" if on_change else "one week before"][hour] = float(n)
+        out.append(bar_chart(f"{tzid}: arrivals per local hour on {day}", [str(i) for i in range(24)],
+                             series, "arrivals"))
+    return out
+
+
+def weekly_shape_section(con, run_dir: Path) -> list[str]:
+    """Share of each demand class's arrivals per local hour of the week (Monday 00 first)."""
+    rows = con.execute(f"""
+        with a as (
+            select m.primary_demand_class as cls,
+                   (isodow(ts_local_primary) - 1) * 24 + hour(ts_local_primary) as how
+            from {_arrivals(run_dir)} as e
+            inner join read_parquet('{run_dir}/data/world/merchant_class_profile_5A/*.parquet') as m using (merchant_id)
+        )
+        select cls, how, count(*) / sum(count(*)) over (partition by cls) as share
+        from a group by cls, how order by cls, how""").fetchall()
+    series: dict[str, list[float]] = {}
+    for cls, how, share in rows:
+        series.setdefault(cls, [0.0] * 168)[how] = float(share)
+    labels = [f"{d} {hh:02d}" if hh == 0 else "" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+              for hh in range(24)]
+    return [line_chart("Weekly shape by demand class: share of arrivals per local hour of week",
+                       labels, series, "share of class arrivals", height=360, tick_every=24)]
+
+
+def daily_section(con, run_dir: Path) -> list[str]:
+    rows = con.execute(f"""
+        select scenario_id, cast(ts_utc as date) as d, count(*) from {_arrivals(run_dir)}
+        group by all order by all""").fetchall()
+    days = sorted({r[1] for r in rows})
+    index = {d: i for i, d in enumerate(days)}
+    series: dict[str, list[float]] = {}
+    for sid, d, n in rows:
+        series.setdefault(sid, [0.0] * len(days))[index[d]] = float(n)
+    labels = [d.isoformat() for d in days]
+    return [line_chart("Arrivals per UTC day by scenario (holidays, paydays, weekends, stress)", labels, series,
+                       "arrivals", tick_every=max(len(days) // 8, 1))]
+
+
+def gateboard(run_dir: Path) -> str:
+    path = run_dir / "validation" / "validation_report.json"
+    if not path.exists():
+        return "<p class='bad'>Not validated: no validation report.</p>"
+    report = json.loads(path.read_text())
+    rows = []
+    for gid, g in sorted(report["gates"].items()):
+        value = "—" if g["value"] is None else f"{g['value']:.6g}"
+        cls = "ok" if g["pass_bplus"] else ("warn" if g["pass_b"] else "bad")
+        grade = "B+" if g["pass_bplus"] else ("B" if g["pass_b"] else "fail")
+        rows.append(f"<tr class='{cls}'><td>{_esc(gid)}</td><td>{_esc(g['tier'])}</td><td>{value}</td>"
+                    f"<td>{_esc(g['threshold_b'])}</td><td>{_esc(g['threshold_bplus'])}</td><td>{grade}</td>"
+                    f"<td>{_esc(g.get('detail') or '')}</td></tr>")
+    head = (f"<p>Verdict <b>{_esc(report['verdict'])}</b>, grade <b>{_esc(report['grade'])}</b>"
+            + (f"; blockers: {_esc(', '.join(report['blockers']))}" if report["blockers"] else "") + "</p>")
+    return (head + "<table><tr><th>gate</th><th>tier</th><th>value</th><th>B</th><th>B+</th><th>grade</th>"
+            "<th>evidence</th></tr>" + "".join(rows) + "</table>")
+
+
+STYLE = """body{font-family:sans-serif;margin:24px;color:#222}h2{margin-top:32px}
+svg{display:block;margin:8px 0 20px}.t{font-size:14px;font-weight:bold}.a{font-size:11px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}
+tr.ok td{background:#eaf7ea}tr.warn td{background:#fff6e0}tr.bad td,p.bad{background:#fde8e8}"""
+
+
+def render(run_dir) -> str:
+    run_dir = Path(run_dir)
+    try:
+        receipt = json.loads((run_dir / RECEIPT_FILE).read_text())
+    except (OSError, ValueError):
+        raise ReportError(f"{run_dir} has no readable {RECEIPT_FILE}: the run is incomplete; "
+                          "run it to the end before reporting") from None
+    con = duckdb.connect()
+    try:
+        sections = [
+            ("Gateboard", [gateboard(run_dir)]),
+            ("Arrivals around the March 2026 clock changes", dst_section(con, run_dir)),
+            ("Weekly rhythm", weekly_shape_section(con, run_dir)),
+            ("Arrivals over the horizon", daily_section(con, run_dir)),
+        ]
+    finally:
+        con.close()
+    counts = "".join(f"<tr><td>{_esc(k)}</td><td>{v['rows']:,}</td></tr>" for k, v in sorted(receipt["datasets"].items()))
+    body = [f"<h1>Run {_esc(receipt['run_id'])}</h1>",
+            f"<p>preset <b>{_esc(receipt['preset'])}</b>, seed <b>{receipt['seed']}</b>, parameter_hash "
+            f"{_esc(receipt['parameter_hash'][:12])}, scenarios {_esc(', '.join(receipt['scenario_ids']))}; "
+            f"built in {receipt['wall_seconds']['total']:.0f} s; report made "
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>"]
+    for title, parts in sections:
+        body.append(f"<h2>{_esc(title)}</h2>")
+        body.extend(parts or ["<p class='bad'>No data for this section in the run.</p>"])
+    body.append(f"<h2>Datasets</h2><table><tr><th>dataset</th><th>rows</th></tr>{counts}</table>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Run {_esc(receipt['run_id'])}</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>")
+
+
+def write_report(run_dir, out=None) -> Path:
+    run_dir = Path(run_dir)
+    out = Path(out) if out else run_dir / "report.html"
+    text = render(run_dir)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

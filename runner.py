@@ -29,7 +29,7 @@ from python_kernels.rng import check_seed  # noqa: E402
 from python_kernels import runs, validation  # noqa: E402
 
 BUILD_RESULTS = "build_run_results.json"
-SEGMENTS = ("5B",)  # segments whose gates the pipeline produces so far
+SEGMENTS = ("5B", "6B")  # segments whose gates the pipeline produces (gates.yaml lists pending ones)
 SEGMENT_OF_FOLDER = {"world": "world", "arrivals": "5B", "behaviour": "6B", "gates": "gates"}
 
 

@@ -128,3 +128,16 @@ union all
 {%- endif %}
 {%- endfor %}
 {%- endmacro %}
+
+{# The body of a gate metrics model after its `metrics` CTE: graded rows with the run seed. #}
+{% macro gate_table(metrics, gate_ids) -%}
+graded as (
+    {{ gate_rows(metrics, gate_ids) }}
+)
+
+select
+    {{ run_seed() }}::bigint as seed,
+    *
+from graded
+order by gate_id
+{%- endmacro %}

@@ -55,4 +55,9 @@ ARRIVALS = (
     Dataset("s4_arrival_events", "arrival_events_5B", "layer2/5B", partition_by="scenario_id"),
 )
 
-DATASETS = WORLD + ARRIVALS
+BEHAVIOUR = tuple(
+    Dataset(model, f"{model}_6B", "layer3/6B", partition_by="scenario_id")
+    for model in ("s1_arrival_entities", "s1_session_index", "s2_flow_anchor_baseline", "s2_event_stream_baseline")
+)
+
+DATASETS = WORLD + ARRIVALS + BEHAVIOUR

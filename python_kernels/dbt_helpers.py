@@ -54,3 +54,45 @@ SERIES_BUCKET_KEY = ("scenario_id", "merchant_id", "tzid", "channel_group", "buc
 def series_bucket_key(table: pa.Table) -> dict:
     """The 5B series-bucket key columns of a table, to carry into a model's output."""
     return {name: table.column(name) for name in SERIES_BUCKET_KEY}
+
+
+def key_windows(key_counts, chunk_rows: int, last_step: int) -> list[tuple[int, int]]:
+    """Group sorted (key, rows) pairs into [lo, hi) key windows of at most chunk_rows rows.
+
+    A key never splits (a window may exceed chunk_rows only when one key does); the last
+    window ends at its last key + last_step. Heavy states read their input window by window.
+    """
+    out, lo, total = [], None, 0
+    for key, n in key_counts:
+        if lo is not None and total + n > chunk_rows:
+            out.append((lo, key))
+            lo, total = None, 0
+        if lo is None:
+            lo = key
+        total += n
+    if lo is not None:
+        out.append((lo, key_counts[-1][0] + last_step))
+    return out
+
+
+class Stage:
+    """A temp table a chunked Python model appends its chunks to; the model returns
+    `relation()` and dbt materialises it, so no chunk outlives its own iteration."""
+
+    def __init__(self, session, name: str):
+        self.session, self.name, self.created = session, name, False
+        session.execute(f"drop table if exists {name}")
+
+    def append(self, chunk: pa.Table) -> None:
+        self.session.register("stage_chunk", chunk)
+        if self.created:
+            self.session.execute(f"insert into {self.name} select * from stage_chunk")
+        else:
+            self.session.execute(f"create temp table {self.name} as select * from stage_chunk")
+            self.created = True
+        self.session.unregister("stage_chunk")
+
+    def relation(self, empty_message: str):
+        if not self.created:
+            raise ValueError(empty_message)
+        return self.session.table(self.name)

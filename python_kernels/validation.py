@@ -106,15 +106,18 @@ def grade_gates(rows: list[dict], gates_policy: dict, segments) -> list[dict]:
     by_id: dict[str, list[dict]] = {}
     for r in rows:
         by_id.setdefault(r["gate_id"], []).append(r)
+    pending = set(gates_policy.get("pending", ()))
     graded = []
     for gid in sorted(g for g, cfg in gates_policy["gates"].items() if cfg["segment"] in segments):
         cfg = gates_policy["gates"][gid]
-        found = by_id.get(gid, [])
+        found = by_id.get(gid, []) if gid not in pending else []
         row = found[0] if len(found) == 1 else {}
         value, evidence = _finite(row.get("value")), row.get("evidence_n")
         comps = {k: _finite(v) for k, v in (row.get("components") or {}).items()}
         reason = None
-        if not found:
+        if gid in pending:
+            reason = "pending: the state this gate reads is not built yet"
+        elif not found:
             reason = "missing: no metric row"
         elif len(found) > 1:
             reason = f"duplicated: {len(found)} metric rows"
@@ -142,14 +145,14 @@ def grade_gates(rows: list[dict], gates_policy: dict, segments) -> list[dict]:
             "evidence_n": evidence, "min_evidence": cfg["min_evidence"],
             "threshold_b": thresholds["b"], "threshold_bplus": thresholds["bplus"],
             "pass_b": passes["b"], "pass_bplus": passes["bplus"], "sql_flags_agree": agrees,
-            "reason": reason, "detail": row.get("detail"),
+            "reason": reason, "detail": row.get("detail"), "pending": gid in pending,
         })
     return graded
 
 
 def run_grade(gates: list[dict]) -> str:
     """Per-run grade over hard and major gates: PASS_BPLUS, PASS_B, PASS_HARD_ONLY or FAIL."""
-    graded = [g for g in gates if g["tier"] in ("hard", "major")]
+    graded = [g for g in gates if g["tier"] in ("hard", "major") and not g.get("pending")]
     if all(g["pass_bplus"] for g in graded):
         return "PASS_BPLUS"
     if all(g["pass_b"] for g in graded):
@@ -201,7 +204,8 @@ def _json_bytes(obj) -> bytes:
 
 
 def _issues_table(gates: list[dict], checks: list[Check]) -> pa.Table:
-    rows = [{"check_id": g["gate_id"], "kind": "gate", "severity": "blocker" if g["required"] else "warning",
+    rows = [{"check_id": g["gate_id"], "kind": "gate",
+             "severity": "blocker" if g["required"] and not g["pending"] else "warning",
              "segment": g["segment"], "value": g["value"], "threshold_b": g["threshold_b"],
              "reason": g["reason"], "detail": g["detail"]}
             for g in gates if not g["pass_b"]]
@@ -228,7 +232,7 @@ def write_bundle(run_dir, identity: dict, gate_rows: list[dict], checks: list[Ch
         raise ValueError(f"identity lacks {', '.join(missing)}")
     identity = {k: identity[k] for k in IDENTITY_KEYS}
     gates = grade_gates(gate_rows, gates_policy, tuple(segments))
-    blockers = sorted([g["gate_id"] for g in gates if g["required"] and not g["pass_b"]]
+    blockers = sorted([g["gate_id"] for g in gates if g["required"] and not g["pass_b"] and not g["pending"]]
                       + [f"{g['gate_id']}:sql_flags" for g in gates if not g["sql_flags_agree"]]
                       + [c.check_id for c in checks if c.required and not c.passed])
     verdict = "PASS" if not blockers else "FAIL"
@@ -238,6 +242,7 @@ def write_bundle(run_dir, identity: dict, gate_rows: list[dict], checks: list[Ch
         "verdict": verdict,
         "grade": run_grade(gates),
         "blockers": blockers,
+        "pending": [g["gate_id"] for g in gates if g["pending"]],
         "gates": {g["gate_id"]: g for g in gates},
         "checks": [{"check_id": c.check_id, "required": c.required, "passed": c.passed, "detail": c.detail}
                    for c in checks],
@@ -397,6 +402,10 @@ def certification_decision(reports: dict[int, dict], certification: dict, segmen
                           if g["tier"] in ("hard", "major") and g["segment"] in segments and not g[f"pass_{grade}"]})
         if failing:
             blockers.append({"id": f"gates_fail_{grade}", "details": {"seed_gates": failing}})
+    pending = sorted({gid for s in required if s in reports for gid in reports[s].get("pending", ())
+                      if reports[s]["gates"][gid]["segment"] in segments})
+    if pending:
+        blockers.append({"id": "pending_gates", "details": {"gates": pending}})
     if not stability["pass_b"]:
         blockers.append({"id": "cross_seed_stability_fail", "details": {"cv_overall": stability["cv_overall"]}})
     complete = not missing and not wrong

@@ -1,5 +1,5 @@
 {#
-  Every gate of `segment` whose tier is in `tiers` must have exactly one row in the model, with
+  Every gate of `segment` (except pending ones) whose tier is in `tiers` must have exactly one row in the model, with
   evidence at or above its policy min_evidence and pass_<grade> true. Returns one row per
   failing gate with the reason: missing, duplicated, insufficient evidence, or below the grade.
 #}
@@ -18,6 +18,13 @@ expected as (
     from params
     where ends_with(key, '.tier')
       and text_value in ({% for t in tiers %}'{{ t }}'{{ ", " if not loop.last }}{% endfor %})
+),
+
+-- gates whose state is not built yet are graded as pending by the validation step
+pending as (
+    select text_value as gate_id
+    from {{ ref('world_policy_params') }}
+    where starts_with(key, 'gates.pending[')
 ),
 
 floors as (
@@ -43,6 +50,7 @@ select
     o.evidence_n,
     f.min_evidence
 from expected as e
+anti join pending as p using (gate_id)
 left join observed as o using (gate_id)
 left join floors as f using (gate_id)
 where o.gate_id is null

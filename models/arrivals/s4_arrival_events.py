@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from python_kernels import arrivals, rng
 from python_kernels.arrival_inputs import load_routing, load_tz_table
-from python_kernels.dbt_helpers import codes, column, run_context
+from python_kernels.dbt_helpers import Stage, codes, column, run_context
 
 STAGE = "s4_arrival_events__stage"
 
@@ -55,8 +55,7 @@ def model(dbt, session):
     group_rows = np.r_[group_start, n.size]
     group_arrivals = np.add.reduceat(n, group_start) if n.size else np.zeros(0, np.int64)
     chunk_rows = ctx.preset["chunk_rows"]
-    session.execute(f"drop table if exists {STAGE}")
-    created = False
+    stage = Stage(session, STAGE)
     g = 0
     while g < group_start.size:
         g_end, total = g, 0
@@ -89,15 +88,6 @@ def model(dbt, session):
             "site_id": pa.array(np.where(out["is_virtual"], 0, out["route_index"]), mask=out["is_virtual"]),
             "edge_id": pa.array(np.where(out["is_virtual"], out["route_index"], 0), mask=~out["is_virtual"]),
         })
-        session.register("s4_chunk", chunk)
-        if created:
-            session.execute(f"insert into {STAGE} select * from s4_chunk")
-        else:
-            session.execute(f"create temp table {STAGE} as select * from s4_chunk")
-            created = True
-        session.unregister("s4_chunk")
+        stage.append(chunk)
         g = g_end
-    if not created:
-        raise ValueError("s4_arrival_events: the counts produced no arrival at all")
-    out_rel = session.table(STAGE)
-    return out_rel
+    return stage.relation("s4_arrival_events: the counts produced no arrival at all")

@@ -320,12 +320,4 @@ metrics as (
     from latent_metrics
 ),
 
-graded as (
-    {{ gate_rows('metrics', gate_ids) }}
-)
-
-select
-    {{ run_seed() }}::bigint as seed,
-    *
-from graded
-order by gate_id
+{{ gate_table('metrics', gate_ids) }}

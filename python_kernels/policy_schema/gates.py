@@ -58,6 +58,7 @@ GATE = Obj({
 
 SCHEMA_NODE = Obj({
     "gates": Map(GATE, keys=Str(GATE_ID)),
+    "pending": List(Str(GATE_ID), min_len=0),
     "certification": Obj({
         "required_seeds": List(Int(0, 2**63 - 1)),
         "stability": Obj({
@@ -101,6 +102,9 @@ def _check(file, data):
             if "components" in g:
                 raise PolicyError(file, f"{where}.components", g["components"], "components only for kind all")
             _check_rule(file, where, g)
+    for i, gid in enumerate(data["pending"]):
+        if gid not in gates:
+            raise PolicyError(file, f"pending[{i}]", gid, "a gate id of gates")
     seeds = data["certification"]["required_seeds"]
     if len(set(seeds)) != len(seeds):
         raise PolicyError(file, "certification.required_seeds", seeds, "distinct seeds")

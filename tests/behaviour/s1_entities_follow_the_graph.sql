@@ -1,0 +1,38 @@
+-- Every attached entity exists and is linked as the 6A graph says: the account is the
+-- party's, the instrument draws on the account, the device is the party's own (owner or
+-- household co-user) or a terminal of the arrival's site, the IP is linked to the device.
+with e as (
+    select * from {{ ref('s1_arrival_entities') }}
+),
+
+party_devices as (
+    select distinct device_id, party_id
+    from {{ ref('s4_device_links_6A') }}
+    where link_role in ('PRIMARY_OWNER', 'SECONDARY_USER')
+),
+
+terminals as (
+    select device_id, site_id from {{ ref('s4_device_base_6A') }} where site_id is not null
+),
+
+device_ips as (
+    select distinct device_id, ip_id from {{ ref('s4_ip_links_6A') }} where device_id is not null
+)
+
+select e.arrival_id, 'account not owned by the party' as problem
+from e left join {{ ref('s2_account_base_6A') }} as a on a.account_id = e.account_id and a.owner_party_id = e.party_id
+where a.account_id is null
+union all
+select e.arrival_id, 'instrument not on the account'
+from e left join {{ ref('s3_instrument_base_6A') }} as i on i.instrument_id = e.instrument_id and i.account_id = e.account_id
+where i.instrument_id is null
+union all
+select e.arrival_id, 'device neither the party''s nor a terminal of the site'
+from e
+left join party_devices as pd on pd.device_id = e.device_id and pd.party_id = e.party_id
+left join terminals as t on t.device_id = e.device_id and t.site_id = e.site_id
+where pd.device_id is null and t.device_id is null
+union all
+select e.arrival_id, 'IP not linked to the device'
+from e left join device_ips as di on di.device_id = e.device_id and di.ip_id = e.ip_id
+where di.device_id is null

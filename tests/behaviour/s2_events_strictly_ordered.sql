@@ -1,0 +1,29 @@
+-- Events of a flow are strictly increasing in time, start with the auth request, and every
+-- flow has exactly one request and one response.
+with e as (
+    select
+        flow_id,
+        event_seq,
+        event_type,
+        ts_utc,
+        lag(ts_utc) over (partition by flow_id order by event_seq) as prev_ts
+    from {{ ref('s2_event_stream_baseline') }}
+),
+
+per_flow as (
+    select
+        flow_id,
+        count(*) filter (where event_type = 'AUTH_REQUEST') as n_request,
+        count(*) filter (where event_type = 'AUTH_RESPONSE') as n_response,
+        min(event_seq) filter (where event_type = 'AUTH_REQUEST') as request_seq
+    from e
+    group by flow_id
+)
+
+select flow_id, 'event not after the previous one' as problem from e where prev_ts is not null and ts_utc <= prev_ts
+union all
+select flow_id, 'not exactly one request and one response, request first'
+from per_flow where n_request <> 1 or n_response <> 1 or request_seq <> 0
+union all
+select f.flow_id, 'flow without events'
+from {{ ref('s2_flow_anchor_baseline') }} as f anti join per_flow as p using (flow_id)

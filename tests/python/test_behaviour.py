@@ -1,0 +1,283 @@
+"""6B kernels: session-first attachment and flows against their naive oracles, chunk and
+order invariance, the session rule, event order, amounts and latency laws."""
+import csv
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from scipy import stats
+
+from python_kernels import behaviour
+from python_kernels.behaviour_inputs import attachment_params, attachment_tables, flow_params
+from python_kernels.policies import load_policies
+from python_kernels.policy_schema.behaviour import FAMILIES, SECTORS
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = load_policies(ROOT / "policies")["behaviour"]
+COUNTRIES = ["DE", "FR", "US"]
+SEGMENTS = pa.table({
+    "segment_id": ["RETAIL_A", "BUSINESS_A"], "party_type": ["RETAIL", "BUSINESS"],
+    "income_score": [0.5, 0.6], "digital_affinity": [0.7, 0.5], "cash_affinity": [0.4, 0.1],
+    "cross_border_propensity": [0.3, 0.5], "credit_appetite": [0.5, 0.5], "stability_score": [0.6, 0.7],
+    "business_size_score": [0.0, 0.6],
+})
+
+
+def synthetic_world(n_parties=300, n_sites=20, seed=0):
+    """A small graph with the shapes of the 6A tables (fixture data, not engine draws)."""
+    g = np.random.default_rng(seed)
+    pid = 1_000 + np.arange(n_parties)
+    business = g.random(n_parties) < 0.1
+    parties = pa.table({
+        "party_id": pid, "party_type": np.where(business, "BUSINESS", "RETAIL"),
+        "segment_id": np.where(business, "BUSINESS_A", "RETAIL_A"),
+        "country_iso": np.array(COUNTRIES)[g.integers(0, 3, n_parties)],
+    })
+    acc_owner = np.repeat(pid, g.integers(1, 4, n_parties))
+    accounts = pa.table({
+        "account_id": 50_000 + np.arange(acc_owner.size), "owner_party_id": acc_owner,
+        "ledger_class": np.array(["DEPOSIT", "CREDIT_REVOLVING", "CREDIT_INSTALLMENT"])[
+            g.integers(0, 3, acc_owner.size)],
+    })
+    per_acc = g.integers(1, 4, acc_owner.size)
+    ins_acc = np.repeat(accounts.column("account_id").to_numpy(), per_acc)
+    instruments = pa.table({
+        "instrument_id": 90_000 + np.arange(ins_acc.size), "account_id": ins_acc,
+        "owner_party_id": np.repeat(acc_owner, per_acc),
+        "instrument_kind": np.array(["CARD_PHYSICAL", "CARD_VIRTUAL", "BANK_HANDLE", "WALLET_TOKEN"])[
+            g.integers(0, 4, ins_acc.size)],
+    })
+    dev_owner = np.repeat(pid, g.integers(1, 4, n_parties))
+    n_dev = dev_owner.size
+    n_term = 2 * n_sites
+    devices = pa.table({
+        "device_id": 400_000 + np.arange(n_dev + n_term),
+        "device_type": np.r_[np.array(["MOBILE_PHONE", "LAPTOP", "TABLET", "WEARABLE"])[g.integers(0, 4, n_dev)],
+                             np.full(n_term, "POS_TERMINAL")],
+        "site_id": pa.array(np.r_[np.zeros(n_dev, np.int64), 7_000 + np.arange(n_term) // 2],
+                            mask=np.r_[np.ones(n_dev, bool), np.zeros(n_term, bool)]),
+    })
+    shared = g.random(n_dev) < 0.15
+    co_user = pid[g.integers(0, n_parties, shared.sum())]
+    device_links = pa.table({
+        "device_id": np.r_[400_000 + np.arange(n_dev), 400_000 + np.flatnonzero(shared)],
+        "party_id": np.r_[dev_owner, co_user],
+        "link_role": np.r_[np.full(n_dev, "PRIMARY_OWNER"), np.full(shared.sum(), "SECONDARY_USER")],
+    })
+    ip_dev = np.r_[np.arange(n_dev + n_term), g.integers(0, n_dev, n_dev // 2)]
+    ip_links = pa.table({
+        "ip_id": 800_000 + g.integers(0, n_dev // 2 + n_term, ip_dev.size),
+        "device_id": 400_000 + ip_dev,
+        "link_role": np.r_[np.full(n_dev, "TYPICAL_DEVICE_IP"), np.full(n_term, "MERCHANT_ENDPOINT"),
+                           np.full(n_dev // 2, "RECENT_LOGIN_IP")],
+    })
+    return attachment_tables(42, COUNTRIES, parties, SEGMENTS, accounts, instruments, devices, device_links,
+                             ip_links, POLICY)
+
+
+def synthetic_arrivals(n=4000, seed=1, n_sites=20):
+    g = np.random.default_rng(seed)
+    ts = np.sort(g.integers(0, 3 * 86_400_000_000, n))
+    ts[10] = ts[11]  # a tie, broken by arrival_id
+    arrival_id = np.arange(n) * 7 + 3
+    site = np.where(g.random(n) < 0.5, g.integers(0, n_sites, n), -1)
+    return {"arrival_id": arrival_id, "ts_us": ts, "country": g.integers(0, 3, n),
+            "channel": g.integers(0, len(behaviour.CHANNELS), n), "site": site}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return synthetic_world()
+
+
+@pytest.fixture(scope="module")
+def params():
+    return attachment_params(POLICY)
+
+
+def test_attach_matches_naive_oracle(world, params):
+    a = synthetic_arrivals()
+    fast = behaviour.Attacher(42, world, params).feed(**a)
+    slow = behaviour.attach_naive(42, world, params, a["arrival_id"], a["ts_us"], a["country"], a["channel"], a["site"])
+    for name in slow:
+        np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
+
+
+def test_attach_does_not_depend_on_chunking(world, params):
+    a = synthetic_arrivals()
+    whole = behaviour.Attacher(42, world, params).feed(**a)
+    att = behaviour.Attacher(42, world, params)
+    parts = [att.feed(**{k: v[lo:hi] for k, v in a.items()}) for lo, hi in ((0, 1), (1, 1500), (1500, 4000))]
+    for name in whole:
+        np.testing.assert_array_equal(whole[name], np.concatenate([p[name] for p in parts]), err_msg=name)
+
+
+def test_attach_depends_on_the_seed(world, params):
+    a = synthetic_arrivals()
+    x = behaviour.Attacher(42, world, params).feed(**a)["party"]
+    y = behaviour.Attacher(7, world, params).feed(**a)["party"]
+    assert (x != y).mean() > 0.5
+
+
+def test_attach_refuses_arrivals_out_of_order(world, params):
+    a = synthetic_arrivals()
+    att = behaviour.Attacher(42, world, params)
+    att.feed(**{k: v[:100] for k, v in a.items()})
+    with pytest.raises(ValueError, match="strictly increasing"):
+        att.feed(**{k: v[50:200] for k, v in a.items()})
+    swapped = {k: v[:100].copy() for k, v in a.items()}
+    swapped["ts_us"][[20, 21]] = swapped["ts_us"][[21, 20]]
+    with pytest.raises(ValueError, match="row 21"):
+        behaviour.Attacher(42, world, params).feed(**swapped)
+
+
+def test_sessions_follow_the_gap_rule_and_entities_stay_in_the_graph(world, params):
+    a = synthetic_arrivals(n=6000)
+    out = behaviour.Attacher(42, world, params).feed(**a)
+    party, sess, ts = out["party"], out["session_id"], a["ts_us"]
+    for p in np.unique(party):
+        idx = np.flatnonzero(party == p)
+        gaps = np.diff(ts[idx])
+        same = sess[idx][1:] == sess[idx][:-1]
+        assert np.all(gaps[same] <= params["gap_us"])
+        counts = np.unique(sess[idx], return_counts=True)[1]
+        assert counts.max() <= params["max_arrivals"]
+        # a new session after a short gap only when a cap closed the previous one
+        for j in np.flatnonzero(~same & (gaps <= params["gap_us"])):
+            prev = sess[idx][j]
+            span = ts[idx][j + 1] - ts[idx][sess[idx] == prev][0]
+            assert span > params["span_us"] or (sess[idx] == prev).sum() >= params["max_arrivals"]
+    # session id = arrival_id of its first arrival
+    starts = out["session_start"].astype(bool)
+    np.testing.assert_array_equal(out["session_id"][starts], a["arrival_id"][starts])
+    # instrument, device and IP candidates belong to the party / device
+    for i in range(0, a["arrival_id"].size, 97):
+        p = party[i]
+        assert world["inst_ptr"][p] <= out["instrument"][i] < world["inst_ptr"][p + 1]
+        d = out["device"][i]
+        assert world["ip_ptr"][d] <= out["ip"][i] < world["ip_ptr"][d + 1]
+    # session-first: follow-ups exist and multi-arrival sessions are common
+    assert (out["rule"] == 0).mean() > 0.05
+    assert np.unique(sess, return_counts=True)[1].max() > 1
+
+
+def test_pools_keep_home_country_majority(world, params):
+    a = synthetic_arrivals(n=6000)
+    out = behaviour.Attacher(42, world, params).feed(**a)
+    home = world["party_country"][out["party"]] == a["country"]
+    assert 0.6 < home.mean() < 0.999
+
+
+# ---- flows ------------------------------------------------------------------------------------
+
+CURRENCIES = ["EUR", "INR", "JPY", "USD"]
+
+
+@pytest.fixture(scope="module")
+def fparams():
+    return flow_params(POLICY, CURRENCIES, [0.87, 88.0, 152.0, 1.0], [2, 2, 0, 2])
+
+
+def flow_inputs(n=20000, seed=3):
+    g = np.random.default_rng(seed)
+    channel = g.integers(0, len(behaviour.CHANNELS), n)
+    family = np.array([FAMILIES.index(POLICY["amounts"]["family_by_channel"][c]) for c in behaviour.CHANNELS])[channel]
+    return dict(arrival_id=np.arange(n) * 5 + 11, ts_us=g.integers(0, 10**15, n), channel=channel, family=family,
+                currency=g.integers(0, len(CURRENCIES), n), sector_scale=np.exp(g.normal(0, 0.5, n)))
+
+
+def test_flow_structure_matches_naive_oracle(fparams):
+    x = flow_inputs(n=3000)
+    f = behaviour.flows(42, params=fparams, **x)
+    oracle = behaviour.flow_outcomes_naive(42, x["arrival_id"], x["channel"], fparams)
+    got = [[] for _ in oracle]
+    for i, su, dec, r in zip(f["arrival_index"], f["step_up"], f["declined"], f["reason"]):
+        got[i].append((bool(su), bool(dec), int(r)))
+    assert got == [[(bool(a), bool(b), int(c)) for a, b, c in o] for o in oracle]
+    assert any(len(o) > 1 for o in oracle)  # retries happen
+
+
+def test_flows_do_not_depend_on_chunking(fparams):
+    x = flow_inputs()
+    whole = behaviour.flows(42, params=fparams, **x)
+    halves = [behaviour.flows(42, params=fparams, **{k: v[lo:hi] for k, v in x.items()})
+              for lo, hi in ((0, 7000), (7000, 20000))]
+    for name in ("flow_id", "amount_minor", "ts_response", "ts_clearing", "ts_refund", "refund_minor"):
+        np.testing.assert_array_equal(whole[name], np.concatenate([h[name] for h in halves]), err_msg=name)
+
+
+def test_flow_events_are_strictly_ordered(fparams):
+    f = behaviour.flows(42, params=fparams, **flow_inputs())
+    none = behaviour.NO_TIME
+    chain = [f["ts_request"], f["ts_challenge"], f["ts_complete"], f["ts_response"], f["ts_clearing"], f["ts_refund"]]
+    last = chain[0]
+    for t in chain[1:]:
+        has = t != none
+        assert np.all(t[has] > last[has])
+        last = np.where(has, t, last)
+    rev = f["ts_reversal"] != none
+    assert np.all(f["ts_reversal"][rev] > f["ts_response"][rev])
+    assert not np.any(rev & (f["ts_clearing"] != none))
+    dec = f["declined"]
+    assert np.all(f["ts_clearing"][dec] == none) and np.all(f["ts_reversal"][dec] == none)
+    # a retry starts after the response of the flow it retries
+    retry = np.flatnonzero(f["flow_index"] > 0)
+    assert retry.size and np.all(f["ts_request"][retry] > f["ts_response"][retry - 1])
+    assert np.all(f["declined"][retry - 1])
+
+
+def test_amount_law_price_points_and_tail(fparams):
+    x = flow_inputs(n=60000)
+    x["family"][:] = FAMILIES.index("PURCHASE")
+    x["sector_scale"][:] = 1.0
+    x["currency"][:] = CURRENCIES.index("USD")
+    f = behaviour.flows(42, params=fparams, **x)
+    first = f["flow_index"] == 0
+    amt = f["amount_minor"][first]
+    fam = POLICY["amounts"]["families"]["PURCHASE"]
+    points = np.round(np.array(fam["points_usd"]) * 100).astype(np.int64)
+    on_point = np.isin(amt, points)
+    # the tail hits a price point rarely; the point mass is within 4 sd of its policy share
+    share = on_point.mean()
+    assert abs(share - fam["p_point"]) < 4 * np.sqrt(fam["p_point"] * (1 - fam["p_point"]) / amt.size) + 0.005
+    tail = amt[~on_point] / 100.0
+    # lognormal tail: log amounts normal with the policy median and sigma
+    ks = stats.kstest(np.log(tail), "norm", args=(np.log(fam["tail_median_usd"]), fam["tail_sigma"]))
+    assert ks.pvalue > 1e-3
+
+
+def test_local_price_points(fparams):
+    pi = FAMILIES.index("PURCHASE")
+    eur, inr, jpy = (fparams["point_minor"][pi, CURRENCIES.index(c)] for c in ("EUR", "INR", "JPY"))
+    assert eur[1] == 499              # 4.99 EUR
+    assert inr[1] == 44000            # 4.99 USD x 88 -> 440 INR (two significant figures)
+    assert jpy[1] == 760              # JPY has no minor unit
+
+
+def test_auth_latency_law(fparams):
+    f = behaviour.flows(42, params=fparams, **flow_inputs(n=60000))
+    plain = ~f["step_up"]
+    lat = (f["ts_response"] - f["ts_request"])[plain] / 1e6
+    spec = POLICY["timing"]["auth_response"]
+    assert lat.min() >= spec["min_seconds"] - 1e-6 and lat.max() <= spec["max_seconds"] + 1e-6
+    assert abs(np.median(lat) / spec["median_seconds"] - 1) < 0.03
+    inner = lat[(lat > spec["min_seconds"] * 1.01) & (lat < spec["max_seconds"] * 0.99)]
+    z = (np.log(inner) - np.log(spec["median_seconds"])) / spec["sigma"]
+    assert abs(z.std() - 1) < 0.03
+
+
+def test_flows_reject_bad_inputs(fparams):
+    x = flow_inputs(n=10)
+    with pytest.raises(ValueError, match="channel"):
+        behaviour.flows(42, params=fparams, **{**x, "channel": x["channel"] + 10})
+    with pytest.raises(ValueError, match="one entry per arrival"):
+        behaviour.flows(42, params=fparams, **{**x, "ts_us": x["ts_us"][:5]})
+    with pytest.raises(ValueError, match="sector_scale"):
+        behaviour.flows(42, params=fparams, **{**x, "sector_scale": -x["sector_scale"]})
+
+
+def test_every_merchant_sector_has_a_behaviour_policy():
+    with open(ROOT / "seeds" / "world" / "world_mccs.csv") as fh:
+        sectors = {row["mcc_sector"] for row in csv.DictReader(fh)}
+    assert sectors == set(SECTORS)

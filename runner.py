@@ -3,11 +3,13 @@
 
     python runner.py run --preset small --seed 42 [--run-dir DIR] [--policies DIR] [--threads N]
     python runner.py report [--run-dir DIR]
+    python runner.py certify [--preset P] [--seeds 42,7,101,202] [--out DIR]
 
 Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory);
 3 the run directory belongs to another run; 4 the pipeline failed (dbt build);
 5 publishing or the receipt failed; 6 the run is published but failed validation
-(a hard gate or required check missed: no _passed.flag).
+(a hard gate or required check missed: no _passed.flag); 7 certification decided
+HOLD_REMEDIATE.
 """
 from __future__ import annotations
 
@@ -109,7 +111,6 @@ def dbt_invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress:
 
     work = run_dir / "work"
     os.environ["FDE_DUCKDB_PATH"] = str(work / "engine.duckdb")
-    os.environ["FDE_TEMP_DIR"] = str(work / "tmp")
     os.environ["FDE_THREADS"] = str(threads)
     os.environ["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
     args = [command, "--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
@@ -256,12 +257,60 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_certify(args) -> int:
+    from python_kernels import certify
+
+    policy_dir = Path(args.policies).resolve()
+    try:
+        policies = load_policies(policy_dir)
+        policies.preset(args.preset)
+    except PolicyError as e:
+        raise runs.RunError(str(e), 2) from None
+    try:
+        seeds = [check_seed(int(x)) for x in args.seeds.split(",")] if args.seeds else \
+            list(policies["gates"]["certification"]["required_seeds"])
+    except ValueError as e:
+        raise runs.RunError(f"--seeds must be comma-separated integers in [0, 2**63): {e}", 2) from None
+    if len(set(seeds)) != len(seeds):
+        raise runs.RunError(f"--seeds has a repeated seed: {args.seeds}", 2)
+    out_dir = runs.resolve_run_dir(args.out or str(runs.runs_root() / f"certification-{args.preset}"),
+                                   args.preset, seeds[0])
+    fingerprint = runs.manifest_fingerprint(args.preset, policies.preset(args.preset))
+    reports, flagged, run_dirs = {}, {}, {}
+    for i, seed in enumerate(seeds, 1):
+        run_dir = runs.resolve_run_dir(None, args.preset, seed)
+        wanted = {"seed": seed, "preset": args.preset, "parameter_hash": policies.parameter_hash,
+                  "manifest_fingerprint": fingerprint}
+        try:
+            valid = validation.open_run(run_dir)
+            reuse = all(valid.identity.get(k) == v for k, v in wanted.items())
+        except validation.ValidationError:
+            reuse = False
+        say(f"certify [{i}/{len(seeds)}] seed {seed}: " + ("reusing the validated run " if reuse else "building ")
+            + str(run_dir))
+        if not reuse:
+            cmd_run(argparse.Namespace(preset=args.preset, seed=seed, run_dir=None, policies=str(policy_dir),
+                                       threads=args.threads))
+        reports[seed], flagged[seed] = certify.read_report(run_dir)
+        run_dirs[seed] = run_dir
+        say(f"certify [{i}/{len(seeds)}] seed {seed}: {reports[seed]['verdict']} (grade {reports[seed]['grade']})")
+    decision = certify.write_artefacts(out_dir, reports, flagged, run_dirs, policies["gates"], SEGMENTS)
+    for seg, d in decision["segments"].items():
+        cv = decision["stability"][seg]["cv_overall"]
+        say(f"certify {seg}: {d} (worst cross-seed cv {'n/a' if cv is None else f'{cv:.4f}'})")
+    say(f"certify: {decision['decision']}; artefacts in {out_dir}"
+        + ("".join(f"\n  blocker {b['segment']}: {b['id']} {json.dumps(b['details'], sort_keys=True)}"
+                   for b in decision["blockers"])))
+    return 0 if decision["decision"] in certify.PASSING else 7
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="runner.py",
         description="Fraud Data Engine: generate, validate and publish a synthetic card-payments universe.",
         epilog="Exit codes: 0 ok, 2 bad input, 3 run directory belongs to another run, "
-               "4 pipeline failed, 5 publish failed, 6 published but failed validation (no _passed.flag).")
+               "4 pipeline failed, 5 publish failed, 6 published but failed validation (no _passed.flag), "
+               "7 certification decided HOLD_REMEDIATE.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="build one run (world -> arrivals -> behaviour -> gates) and publish it",
                          description="Build one run: dbt build with this run's vars, publish the datasets "
@@ -284,6 +333,22 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--preset", default="small", help="preset of the default run directory (default small)")
     rep.add_argument("--seed", type=int, default=42, help="seed of the default run directory (default 42)")
     rep.set_defaults(func=cmd_report)
+
+    cer = sub.add_parser("certify", help="build or reuse one run per seed and decide certification",
+                         description="Build (or reuse, when validated with the same identity) one run per seed, "
+                                     "then write per-seed gateboards (JSON + Markdown), validation_summary.json, "
+                                     "seed_comparison.csv, regression_report.md and gate_decision.json, and decide "
+                                     "PASS_BPLUS_ROBUST, PASS_B or HOLD_REMEDIATE per segment (exit 0 only on a pass).")
+    cer.add_argument("--preset", default="small", help="preset of every run (default small)")
+    cer.add_argument("--seeds", default=None,
+                     help="comma-separated seeds (default: certification.required_seeds of gates.yaml)")
+    cer.add_argument("--out", default=None,
+                     help="artefact directory below the runs root (default runs/certification-<preset>)")
+    cer.add_argument("--policies", default=str(PROJECT_DIR / "policies"),
+                     help="policy folder (default: the project's policies/)")
+    cer.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
+                     help="DuckDB threads of the runs it builds (default 2, or FDE_THREADS)")
+    cer.set_defaults(func=cmd_certify)
     return p
 
 

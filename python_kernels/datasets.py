@@ -36,6 +36,7 @@ WORLD = (
     _world("world_zone_alloc"),
     _world("world_tz_transitions", seeded=False),
     _world("scenario_manifest_5A", seeded=False),
+    _world("world_currencies", seeded=False),
     _world("s1_party_base_6A"),
     _world("s2_account_base_6A"),
     _world("s3_instrument_base_6A"),

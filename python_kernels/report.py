@@ -148,6 +148,62 @@ def daily_section(con, run_dir: Path) -> list[str]:
                        "arrivals", tick_every=max(len(days) // 8, 1))]
 
 
+def _behaviour(run_dir: Path, dataset: str) -> str:
+    return f"read_parquet('{run_dir}/data/layer3/6B/{dataset}_6B/*/*.parquet', hive_partitioning = true)"
+
+
+def _histogram(con, sql: str, edges: list[float]) -> dict[str, list[float]]:
+    """Share per bin [edges[i], edges[i+1]) of `value` per `grp` from a query of (grp, value)."""
+    cases = " ".join(f"when value < {e} then {i}" for i, e in enumerate(edges[1:]))
+    rows = con.execute(f"""
+        select grp, case {cases} else {len(edges) - 2} end as b, count(*) / sum(count(*)) over (partition by grp)
+        from ({sql}) where value >= {edges[0]} group by grp, b order by grp, b""").fetchall()
+    out: dict[str, list[float]] = {}
+    for grp, b, share in rows:
+        out.setdefault(grp, [0.0] * (len(edges) - 1))[b] = float(share)
+    return out
+
+
+def amount_section(con, run_dir: Path) -> list[str]:
+    """Auth amounts per channel in US-dollar terms on log bins, and the share of price points."""
+    edges = [0.0] + [10 ** (x / 4) for x in range(-2, 21)]
+    series = _histogram(con, f"""
+        select f.channel as grp, f.amount / c.units_per_usd as value
+        from {_behaviour(run_dir, 's2_flow_anchor_baseline')} as f
+        join read_parquet('{run_dir}/data/world/world_currencies/*.parquet') as c using (currency_code)
+        where f.flow_index = 0""", edges)
+    labels = [f"{edges[i + 1]:,.3g}" if i % 2 == 0 else "" for i in range(len(edges) - 1)]
+    return [line_chart("Auth amount by channel (US-dollar equivalent, share per log bin, bin upper edge)",
+                       labels, series, "share of flows", height=300)]
+
+
+def latency_section(con, run_dir: Path) -> list[str]:
+    edges = [0.0] + [10 ** (x / 5) for x in range(-7, 13)]
+    series = _histogram(con, f"""
+        select channel as grp, auth_latency_seconds as value
+        from {_behaviour(run_dir, 's2_flow_anchor_baseline')}""", edges)
+    labels = [f"{e:.3g}s" for e in edges[1:]]
+    return [line_chart("Auth latency by channel (share per log bin, bin upper edge)", labels, series,
+                       "share of flows", height=300, tick_every=2)]
+
+
+def flow_section(con, run_dir: Path) -> list[str]:
+    rows = con.execute(f"""
+        select channel, flow_status, count(*) / sum(count(*)) over (partition by channel)
+        from {_behaviour(run_dir, 's2_flow_anchor_baseline')}
+        group by channel, flow_status order by channel, flow_status""").fetchall()
+    channels = sorted({r[0] for r in rows})
+    groups: dict[str, list[float]] = {}
+    for ch, status, share in rows:
+        groups.setdefault(status, [0.0] * len(channels))[channels.index(ch)] = float(share)
+    sessions = con.execute(f"""
+        select least(arrival_count, 10) as n, count(*) from {_behaviour(run_dir, 's1_session_index')}
+        group by all order by all""").fetchall()
+    return [bar_chart("Flow outcome by channel (share of the channel's flows)", channels, groups, "share"),
+            bar_chart("Arrivals per session (10 = 10 or more)", [str(n) for n, _ in sessions],
+                      {"sessions": [float(c) for _, c in sessions]}, "sessions")]
+
+
 def gateboard(run_dir: Path) -> str:
     path = run_dir / "validation" / "validation_report.json"
     if not path.exists():
@@ -156,8 +212,8 @@ def gateboard(run_dir: Path) -> str:
     rows = []
     for gid, g in sorted(report["gates"].items()):
         value = "—" if g["value"] is None else f"{g['value']:.6g}"
-        cls = "ok" if g["pass_bplus"] else ("warn" if g["pass_b"] else "bad")
-        grade = "B+" if g["pass_bplus"] else ("B" if g["pass_b"] else "fail")
+        cls = "ok" if g["pass_bplus"] else ("warn" if g["pass_b"] else ("pending" if g.get("pending") else "bad"))
+        grade = "B+" if g["pass_bplus"] else ("B" if g["pass_b"] else ("pending" if g.get("pending") else "fail"))
         rows.append(f"<tr class='{cls}'><td>{_esc(gid)}</td><td>{_esc(g['tier'])}</td><td>{value}</td>"
                     f"<td>{_esc(g['threshold_b'])}</td><td>{_esc(g['threshold_bplus'])}</td><td>{grade}</td>"
                     f"<td>{_esc(g.get('detail') or '')}</td></tr>")
@@ -170,7 +226,8 @@ def gateboard(run_dir: Path) -> str:
 STYLE = """body{font-family:sans-serif;margin:24px;color:#222}h2{margin-top:32px}
 svg{display:block;margin:8px 0 20px}.t{font-size:14px;font-weight:bold}.a{font-size:11px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}
-tr.ok td{background:#eaf7ea}tr.warn td{background:#fff6e0}tr.bad td,p.bad{background:#fde8e8}"""
+tr.ok td{background:#eaf7ea}tr.warn td{background:#fff6e0}tr.bad td,p.bad{background:#fde8e8}
+tr.pending td{color:#888}"""
 
 
 def render(run_dir) -> str:
@@ -187,6 +244,9 @@ def render(run_dir) -> str:
             ("Arrivals around the March 2026 clock changes", dst_section(con, run_dir)),
             ("Weekly rhythm", weekly_shape_section(con, run_dir)),
             ("Arrivals over the horizon", daily_section(con, run_dir)),
+            ("Amounts", amount_section(con, run_dir)),
+            ("Auth latency", latency_section(con, run_dir)),
+            ("Flows and sessions", flow_section(con, run_dir)),
         ]
     finally:
         con.close()

@@ -379,9 +379,9 @@ def cross_seed_stability(reports: dict[int, dict], certification: dict, segments
 def certification_decision(reports: dict[int, dict], certification: dict, segments=("5B", "6B")) -> dict:
     """PASS_BPLUS_ROBUST, PASS_B or HOLD_REMEDIATE over the required seeds, with the blockers.
 
-    `reports` maps seed -> validation report (from `open_run(...).report`) of each valid run.
-    Every required seed must be present with a flagged run whose hard and major gates pass the
-    grade, and the cross-seed stability must hold.
+    `reports` maps seed -> validation report of each run (extra seeds count too). Every required
+    seed must be present, every run's hard and major gates must pass the grade, and the
+    cross-seed stability over the required seeds must hold.
     """
     required = certification["required_seeds"]
     missing = [s for s in required if s not in reports]
@@ -394,15 +394,15 @@ def certification_decision(reports: dict[int, dict], certification: dict, segmen
         blockers.append({"id": "seed_identity_mismatch", "details": {"seeds": wrong}})
 
     def seeds_pass(grade):
-        return all(g[f"pass_{grade}"] for s in required if s in reports
+        return all(g[f"pass_{grade}"] for s in reports
                    for g in reports[s]["gates"].values() if g["tier"] in ("hard", "major") and g["segment"] in segments)
 
     for grade in ("b", "bplus"):
-        failing = sorted({f"{s}:{gid}" for s in required if s in reports for gid, g in reports[s]["gates"].items()
+        failing = sorted({f"{s}:{gid}" for s in reports for gid, g in reports[s]["gates"].items()
                           if g["tier"] in ("hard", "major") and g["segment"] in segments and not g[f"pass_{grade}"]})
         if failing:
             blockers.append({"id": f"gates_fail_{grade}", "details": {"seed_gates": failing}})
-    pending = sorted({gid for s in required if s in reports for gid in reports[s].get("pending", ())
+    pending = sorted({gid for s in reports for gid in reports[s].get("pending", ())
                       if reports[s]["gates"][gid]["segment"] in segments})
     if pending:
         blockers.append({"id": "pending_gates", "details": {"gates": pending}})

@@ -64,8 +64,16 @@ drawn as (
     ) as t
 ),
 
-capped as (
+capped_to_normal as (
     {{ graph_apply_caps('drawn', 'merchant_id', 'merchant', ['COLLUSIVE', 'HIGH_RISK_MCC'], 'NORMAL') }}
+),
+
+-- a money-services colluder over the cap is still an MSB, not a NORMAL merchant
+capped as (
+    select * replace (
+        case when role_capped = 'NORMAL' and entity_group = 'MONEY_SERVICES' then 'MSB' else role_capped end as role_capped
+    )
+    from capped_to_normal
 ),
 
 floored as (

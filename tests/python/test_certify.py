@@ -1,0 +1,102 @@
+"""`runner.py certify`: artefacts, reuse of validated runs, and HOLD_REMEDIATE on broken data."""
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+import runner
+from python_kernels import certify, validation
+from python_kernels.policies import load_policies
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ("validation_summary.json", "seed_comparison.csv", "regression_report.md", "gate_decision.json")
+
+
+def policy_copy(tmp_path, edit) -> Path:
+    folder = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", folder)
+    for name, change in edit.items():
+        data = yaml.safe_load((folder / name).read_text())
+        change(data)
+        (folder / name).write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder
+
+
+def test_certify_holds_on_a_run_with_broken_latencies(runs_root, tmp_path, capsys):
+    def slow_issuer(b):  # auth responses a minute late: s2_event_stream_baseline is broken
+        b["timing"]["auth_response"].update(median_seconds=60.0, min_seconds=30.0)
+
+    def one_seed(g):
+        g["certification"]["required_seeds"] = [5]
+    policies = policy_copy(tmp_path, {"behaviour.yaml": slow_issuer, "gates.yaml": one_seed})
+    rc = runner.main(["certify", "--preset", "tiny", "--policies", str(policies), "--out", str(runs_root / "cert-broken")])
+    assert rc == 7
+    out = runs_root / "cert-broken"
+    for name in ARTEFACTS + ("gateboard_seed5.json", "gateboard_seed5.md"):
+        assert (out / name).is_file(), name
+    decision = json.loads((out / "gate_decision.json").read_text())
+    assert decision["decision"] == "HOLD_REMEDIATE" and decision["segments"]["6B"] == "HOLD_REMEDIATE"
+    failing = [b for b in decision["blockers"] if b["segment"] == "6B" and b["id"] == "gates_fail_b"]
+    assert failing and "5:6B.T14" in failing[0]["details"]["seed_gates"]
+    assert {"segment": "run", "id": "runs_not_validated", "details": {"seeds": [5]}} in decision["blockers"]
+    assert not (runs_root / "tiny-seed5" / "validation" / validation.FLAG).exists()
+    summary = json.loads((out / "validation_summary.json").read_text())
+    assert summary["5"]["passed_flag"] is False and "6B.T14" in summary["5"]["blockers"]
+    assert "6B.T14" in (out / "regression_report.md").read_text()
+    board = json.loads((out / "gateboard_seed5.json").read_text())
+    assert board["gates"]["6B.T14"]["pass_b"] is False and board["gates"]["6B.T14"]["value"] > 8
+    assert "blocker 6B: gates_fail_b" in capsys.readouterr().err
+
+
+def test_certify_reuses_validated_runs_and_compares_seeds(runs_root, capsys):
+    out = runs_root / "cert-ok"
+    args = ["certify", "--preset", "tiny", "--seeds", "11,12", "--out", str(out)]
+    runner.main(args)
+    first = capsys.readouterr().err
+    assert "seed 11: building" in first and "seed 12: building" in first
+    runner.main(args)
+    second = capsys.readouterr().err
+    assert "seed 11: reusing the validated run" in second and "seed 12: reusing the validated run" in second
+    with open(out / "seed_comparison.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    t7 = next(r for r in rows if r["metric"] == "5B.T7")
+    assert t7["seed_11"] and t7["seed_12"] and t7["seed_11"] != t7["seed_12"] and float(t7["cv"]) > 0
+    decision = json.loads((out / "gate_decision.json").read_text())
+    # the default seeds are required: two of them are missing; 6B S3-S4 gates are pending
+    ids = {(b["segment"], b["id"]) for b in decision["blockers"]}
+    assert ("5B", "missing_required_seeds") in ids and ("6B", "pending_gates") in ids
+    assert decision["decision"] == "HOLD_REMEDIATE"
+
+
+def test_corrupted_dataset_fails_its_gate_and_loses_the_flag(runs_root, tmp_path):
+    rc = runner.main(["run", "--preset", "tiny", "--seed", "13"])
+    assert rc == 0
+    run_dir = runs_root / "tiny-seed13"
+    validation.open_run(run_dir)  # validated before the corruption
+    con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"))
+    try:  # one arrival in ten shows a local time an hour off
+        con.execute("update s4_arrival_events set ts_local_primary = ts_local_primary + interval 1 hour "
+                    "where arrival_id % 10 = 0")
+    finally:
+        con.close()
+    vars_ = {"seed": 13, "preset": "tiny", "policy_dir": str(ROOT / "policies")}
+    assert runner.dbt_invoke("build", run_dir, vars_, 2, runner.Progress(), ["--select", "gates_5B"]).success is False
+    gates_policy = load_policies(ROOT / "policies")["gates"]
+    con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"), read_only=True)
+    try:
+        summary = validation.validate_run(run_dir, con, gates_policy,
+                                          [run_dir / "work" / "target" / "run_results.json"], segments=("5B", "6B"))
+    finally:
+        con.close()
+    assert not summary["flag_written"] and "5B.T1" in summary["blockers"] and "5B.T2" in summary["blockers"]
+    with pytest.raises(validation.ValidationError):
+        validation.open_run(run_dir)
+    report, flagged = certify.read_report(run_dir)
+    decision = certify.decide({13: report}, {13: flagged}, gates_policy, ("5B", "6B"))
+    assert decision["decision"] == "HOLD_REMEDIATE" and decision["segments"]["5B"] == "HOLD_REMEDIATE"
+    failing = next(b for b in decision["blockers"] if b["segment"] == "5B" and b["id"] == "gates_fail_b")
+    assert "13:5B.T1" in failing["details"]["seed_gates"]

@@ -3,6 +3,7 @@
 
     python runner.py run --preset small --seed 42 [--run-dir DIR] [--policies DIR] [--threads N]
     python runner.py report [--run-dir DIR]
+    python runner.py docs [--run-dir DIR]
     python runner.py certify [--preset P] [--seeds 42,7,101,202] [--out DIR]
 
 Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory);
@@ -113,7 +114,7 @@ def dbt_invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress:
     os.environ["FDE_DUCKDB_PATH"] = str(work / "engine.duckdb")
     os.environ["FDE_THREADS"] = str(threads)
     os.environ["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
-    args = [command, "--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
+    args = [*command.split(), "--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
             "--log-path", str(run_dir / "logs"), "--vars", json.dumps(vars_), "--quiet", *selection]
     cwd = os.getcwd()
     os.chdir(PROJECT_DIR)  # relative paths in profiles/vars are project-relative
@@ -257,6 +258,29 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    run_dir = runs.resolve_run_dir(args.run_dir, args.preset, check_seed(args.seed))
+    try:
+        receipt = json.loads((run_dir / runs.RECEIPT_FILE).read_text())
+    except (OSError, ValueError):
+        raise runs.RunError(f"no complete run at {run_dir}: docs read the run's database; "
+                            "run `runner.py run` first or give --run-dir", 2) from None
+    vars_ = {"seed": receipt["seed"], "preset": receipt["preset"], "policy_dir": receipt["policy_dir"]}
+    progress = Progress()
+    result = dbt_invoke("docs generate", run_dir, vars_, args.threads, progress, ["--static"])
+    static = run_dir / "work" / "target" / "static_index.html"
+    if not result.success or not static.exists():
+        raise runs.RunError(f"dbt docs generate failed: {result.exception or 'see the dbt log'}\n"
+                            f"log: {run_dir / 'logs' / 'dbt.log'}", 4)
+    out = run_dir / "docs" / "index.html"
+    out.parent.mkdir(exist_ok=True)
+    tmp = out.with_name(".index.html.tmp")
+    tmp.write_bytes(static.read_bytes())
+    tmp.replace(out)
+    say(f"docs: {out} (one self-contained page: every model, its columns and the lineage graph)")
+    return 0
+
+
 def cmd_certify(args) -> int:
     from python_kernels import certify
 
@@ -333,6 +357,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--preset", default="small", help="preset of the default run directory (default small)")
     rep.add_argument("--seed", type=int, default=42, help="seed of the default run directory (default 42)")
     rep.set_defaults(func=cmd_report)
+
+    doc = sub.add_parser("docs", help="write the dbt documentation site of a run as one static page",
+                         description="dbt docs generate --static against the run's database: "
+                                     "<run-dir>/docs/index.html with every model, column description and "
+                                     "the lineage world -> 5B -> 6B -> gates. Opens without network.")
+    doc.add_argument("--run-dir", default=None, help="the run (default runs/<preset>-seed<seed>)")
+    doc.add_argument("--preset", default="small", help="preset of the default run directory (default small)")
+    doc.add_argument("--seed", type=int, default=42, help="seed of the default run directory (default 42)")
+    doc.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
+                     help="DuckDB threads (default 2, or FDE_THREADS)")
+    doc.set_defaults(func=cmd_docs)
 
     cer = sub.add_parser("certify", help="build or reuse one run per seed and decide certification",
                          description="Build (or reuse, when validated with the same identity) one run per seed, "

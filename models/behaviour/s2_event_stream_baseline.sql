@@ -1,45 +1,55 @@
 {#
   One row per event of a baseline flow, unpivoted from the flow's event instants: the auth
   request, the step-up challenge and completion, the auth response, then clearing and a
-  refund, or a reversal. event_seq is the event's rank in time within the flow (the kernel
-  makes every later event strictly later, so the order is unique).
+  refund, or a reversal. The kernel makes each of these strictly later than the one before,
+  so event_seq follows from which events the flow has (the order test checks it in time).
 #}
+{%- set lineage = 'currency_code, currency_minor_units, scenario_id, session_id, arrival_id, merchant_id' -%}
+
 with flows as (
-    select * from {{ ref('s2_flow_anchor_baseline') }}
+    select
+        *,
+        case when has_step_up then 3 else 1 end as response_seq
+    from {{ ref('s2_flow_anchor_baseline') }}
 ),
 
 events as (
-    select flow_id, 'AUTH_REQUEST' as event_type, ts_utc, amount_minor, null::varchar as response_code from flows
-    union all
-    select flow_id, 'STEP_UP_CHALLENGE', ts_step_up_challenge, null, null from flows where has_step_up
-    union all
-    select flow_id, 'STEP_UP_COMPLETE', ts_step_up_complete, null,
-           case when decline_reason = 'STEP_UP_FAILED' then 'FAILED' else 'PASSED' end
-    from flows where has_step_up
-    union all
-    select flow_id, 'AUTH_RESPONSE', ts_auth_response, amount_minor,
-           case when auth_outcome = 'APPROVED' then 'APPROVED' else decline_reason end
+    select flow_id, 0 as event_seq, 'AUTH_REQUEST' as event_type, ts_utc, amount_minor,
+           null::varchar as response_code, {{ lineage }}
     from flows
     union all
-    select flow_id, 'CLEARING', ts_clearing, clearing_amount_minor, null from flows where ts_clearing is not null
+    select flow_id, 1, 'STEP_UP_CHALLENGE', ts_step_up_challenge, null, null, {{ lineage }}
+    from flows where has_step_up
     union all
-    select flow_id, 'REFUND', ts_refund, -refund_amount_minor, null from flows where ts_refund is not null
+    select flow_id, 2, 'STEP_UP_COMPLETE', ts_step_up_complete, null,
+           case when decline_reason = 'STEP_UP_FAILED' then 'FAILED' else 'PASSED' end, {{ lineage }}
+    from flows where has_step_up
     union all
-    select flow_id, 'REVERSAL', ts_reversal, -amount_minor, null from flows where ts_reversal is not null
+    select flow_id, response_seq, 'AUTH_RESPONSE', ts_auth_response, amount_minor,
+           case when auth_outcome = 'APPROVED' then 'APPROVED' else decline_reason end, {{ lineage }}
+    from flows
+    union all
+    select flow_id, response_seq + 1, 'CLEARING', ts_clearing, clearing_amount_minor, null, {{ lineage }}
+    from flows where ts_clearing is not null
+    union all
+    select flow_id, response_seq + 2, 'REFUND', ts_refund, -refund_amount_minor, null, {{ lineage }}
+    from flows where ts_refund is not null
+    union all
+    select flow_id, response_seq + 1, 'REVERSAL', ts_reversal, -amount_minor, null, {{ lineage }}
+    from flows where ts_reversal is not null
 )
 
 select
-    e.flow_id,
-    (row_number() over (partition by e.flow_id order by e.ts_utc) - 1)::integer as event_seq,
-    e.event_type,
-    e.ts_utc,
-    e.amount_minor,
-    e.amount_minor / pow(10, f.currency_minor_units) as amount,
-    f.currency_code,
-    e.response_code,
-    f.scenario_id,
-    f.session_id,
-    f.arrival_id,
-    f.merchant_id
-from events as e
-join flows as f using (flow_id)
+    flow_id,
+    event_seq::integer as event_seq,
+    event_type,
+    ts_utc,
+    amount_minor,
+    amount_minor / pow(10, currency_minor_units) as amount,
+    currency_code,
+    response_code,
+    scenario_id,
+    session_id,
+    arrival_id,
+    merchant_id
+from events

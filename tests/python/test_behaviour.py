@@ -281,3 +281,23 @@ def test_every_merchant_sector_has_a_behaviour_policy():
     with open(ROOT / "seeds" / "world" / "world_mccs.csv") as fh:
         sectors = {row["mcc_sector"] for row in csv.DictReader(fh)}
     assert sectors == set(SECTORS)
+
+
+def test_session_summary_matches_naive_oracle(world, params):
+    a = synthetic_arrivals(n=5000)
+    out = behaviour.Attacher(42, world, params).feed(**a)
+    order = np.lexsort((a["arrival_id"], a["ts_us"], out["session_id"]))
+    ents = np.stack([out["device"], out["instrument"], out["ip"], a["site"]])[:, order]
+    cross = (world["party_country"][out["party"]] != a["country"])[order]
+    args = (out["session_id"][order], a["ts_us"][order], out["party"][order], ents, a["channel"][order], cross)
+    fast = behaviour.session_summary(*args)
+    slow = behaviour.session_summary_naive(*args)
+    assert fast["session_id"].size == len(slow)
+    for j, row in enumerate(slow):
+        assert fast["session_id"][j] == row["session_id"] and fast["arrival_count"][j] == row["arrival_count"]
+        assert (fast["start"][j], fast["end"][j], fast["party"][j]) == (row["start"], row["end"], row["party"])
+        assert list(fast["primary"][:, j]) == row["primary"] and list(fast["distinct"][:, j]) == row["distinct"]
+        assert fast["channels"][j] == row["channels"] and fast["any_cross"][j] == row["any_cross"]
+    assert np.all(fast["n_parties"] == 1)
+    with pytest.raises(ValueError, match="sorted"):
+        behaviour.session_summary(*(x[::-1] if x.ndim == 1 else x[:, ::-1] for x in args))

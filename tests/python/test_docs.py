@@ -29,3 +29,29 @@ def test_docs_generate_documents_every_model(tiny_42, tmp_path, monkeypatch):
         actual = {c.lower() for c in catalog["nodes"][uid]["columns"]}
         documented = {c.lower() for c in node["columns"]}
         assert documented <= actual, f"{uid} documents columns it does not have: {documented - actual}"
+
+
+def test_docs_command_writes_a_static_site_with_the_lineage(tiny_42):
+    assert runner.main(["docs", "--run-dir", str(tiny_42)]) == 0
+    page = (tiny_42 / "docs" / "index.html").read_text()
+    for model in ("world_merchants", "s4_arrival_events", "s1_arrival_entities", "s2_event_stream_baseline", "gates_6B"):
+        assert model in page
+    manifest = json.loads((tiny_42 / "work" / "target" / "manifest.json").read_text())
+    parents = manifest["parent_map"]
+
+    def ancestors(uid, seen=None):
+        seen = set() if seen is None else seen
+        for p in parents.get(uid, []):
+            if p not in seen:
+                seen.add(p)
+                ancestors(p, seen)
+        return seen
+    chain = ancestors("model.fraud_engine.gates_6B")
+    for uid in ("model.fraud_engine.s2_flow_anchor_baseline", "model.fraud_engine.s1_arrival_entities",
+                "model.fraud_engine.s4_arrival_events", "model.fraud_engine.world_merchants"):
+        assert uid in chain, uid
+
+
+def test_docs_of_a_missing_run_exits_2(runs_root, capsys):
+    assert runner.main(["docs", "--run-dir", str(runs_root / "no-such-run")]) == 2
+    assert "no complete run" in capsys.readouterr().err

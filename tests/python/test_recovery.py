@@ -31,7 +31,8 @@ def _kill_when(run_dir, marker: str) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-@pytest.mark.parametrize("marker", ["model s2_realised_intensity", "published world_sites"])
+@pytest.mark.parametrize("marker", ["model s2_realised_intensity", "model s1_arrival_entities",
+                                    "published s2_flow_anchor_baseline_6B"])
 def test_killed_run_is_unreadable_and_resumes_to_the_same_content(runs_root, tiny_42, marker):
     run_dir = runs_root / f"killed-{marker.split()[-1]}"
     _kill_when(run_dir, marker)

@@ -19,10 +19,11 @@ PASSING = ("PASS_BPLUS_ROBUST", "PASS_B")
 
 
 def margin(gate: dict, cfg: dict):
-    """Distance of a gate value inside its B+ rule, relative to the threshold (negative: outside)."""
+    """Distance of a gate value inside its B+ rule, relative to the threshold (negative: outside);
+    None for compound, equality and pending gates."""
     v = gate.get("value")
-    if v is None or cfg["kind"] == "all" or gate.get("pending"):
-        return None
+    if v is None or cfg["kind"] in ("all", "equals") or gate.get("pending"):
+        return None  # an equality gate is met or not; it has no distance to speak of
     t = cfg["bplus"]
     if cfg["kind"] == "range":
         width = max(t[1] - t[0], 1e-12)
@@ -32,7 +33,7 @@ def margin(gate: dict, cfg: dict):
         return (v - t) / scale
     if cfg["kind"] == "max":
         return (t - v) / scale
-    return 0.0 if v == t else -abs(v - t) / scale
+    return None
 
 
 def gateboard_md(seed: int, report: dict) -> str:

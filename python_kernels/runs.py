@@ -124,7 +124,7 @@ def claim_run_dir(run_dir: Path, identity: dict) -> None:
         raise RunError(
             f"run directory {run_dir} exists, is not empty and is not a run of this engine; "
             "choose another --run-dir or empty it", 3)
-    (run_dir / "work" / "tmp").mkdir(parents=True, exist_ok=True)
+    (run_dir / "work").mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(exist_ok=True)
     if not ident_path.exists():
         _write_json_atomic(ident_path, identity)

@@ -353,12 +353,21 @@ def metric_value(report: dict, metric: str):
     return (gate.get("components") or {}).get(comp[0]) if comp else gate.get("value")
 
 
+def pending_gates(reports: dict[int, dict]) -> set:
+    """Gates any of the reports lists as pending (their states are not built yet)."""
+    return {gid for rep in reports.values() for gid in rep.get("pending", ())}
+
+
 def cross_seed_stability(reports: dict[int, dict], certification: dict, segments=("5B", "6B")) -> dict:
-    """Per metric population sigma / max(|mean|, floor) over the seeds; a metric missing on any seed is infinite."""
+    """Per metric population sigma / max(|mean|, floor) over the seeds; a metric missing on any seed is infinite.
+
+    Metrics of pending gates are left out: they have no value, and `certification_decision`
+    blocks their segment on its own."""
     stab = certification["stability"]
+    pending = pending_gates(reports)
     metrics, worst = [], 0.0
     for metric, floor in sorted(stab["floors"].items()):
-        if metric.split(".")[0] not in segments:
+        if metric.split(".")[0] not in segments or ".".join(metric.split(".")[:2]) in pending:
             continue
         values = [metric_value(reports[s], metric) for s in sorted(reports)]
         if not values or any(v is None for v in values):
@@ -394,21 +403,21 @@ def certification_decision(reports: dict[int, dict], certification: dict, segmen
         blockers.append({"id": "seed_identity_mismatch", "details": {"seeds": wrong}})
 
     def seeds_pass(grade):
-        return all(g[f"pass_{grade}"] for s in reports
-                   for g in reports[s]["gates"].values() if g["tier"] in ("hard", "major") and g["segment"] in segments)
+        return all(g[f"pass_{grade}"] for s in reports for g in reports[s]["gates"].values()
+                   if g["tier"] in ("hard", "major") and g["segment"] in segments and not g.get("pending"))
 
     for grade in ("b", "bplus"):
         failing = sorted({f"{s}:{gid}" for s in reports for gid, g in reports[s]["gates"].items()
-                          if g["tier"] in ("hard", "major") and g["segment"] in segments and not g[f"pass_{grade}"]})
+                          if g["tier"] in ("hard", "major") and g["segment"] in segments
+                          and not g.get("pending") and not g[f"pass_{grade}"]})
         if failing:
             blockers.append({"id": f"gates_fail_{grade}", "details": {"seed_gates": failing}})
-    pending = sorted({gid for s in reports for gid in reports[s].get("pending", ())
-                      if reports[s]["gates"][gid]["segment"] in segments})
+    pending = sorted(gid for gid in pending_gates(reports) if gid.split(".")[0] in segments)
     if pending:
         blockers.append({"id": "pending_gates", "details": {"gates": pending}})
     if not stability["pass_b"]:
         blockers.append({"id": "cross_seed_stability_fail", "details": {"cv_overall": stability["cv_overall"]}})
-    complete = not missing and not wrong
+    complete = not missing and not wrong and not pending
     if complete and seeds_pass("bplus") and stability["pass_bplus"]:
         decision = "PASS_BPLUS_ROBUST"
     elif complete and seeds_pass("b") and stability["pass_b"]:

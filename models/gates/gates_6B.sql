@@ -1,7 +1,8 @@
 {#
-  6B realism gates of the baseline behaviour (S1-S2), over the full data: amount realism per
-  currency (the worst currency with material volume counts, so one currency's price grid
-  cannot hide behind another's), auth latency from the event stream at microsecond
+  6B realism gates of the baseline behaviour (S1-S2), over the full data: distinct amounts over
+  all flows (the reference recipe), tail ratio and price-point concentration per currency (the
+  worst currency with material volume counts, so one currency's price grid cannot hide behind
+  another's), auth latency from the event stream at microsecond
   precision, singleton sessions and attachment richness.
 #}
 {%- set gate_ids = ['6B.T11', '6B.T12', '6B.T13', '6B.T14', '6B.T15', '6B.T16', '6B.T19', '6B.T20'] -%}
@@ -9,6 +10,11 @@
 
 with flows as (
     select flow_id, currency_code, amount from {{ ref('s2_flow_anchor_baseline') }}
+),
+
+-- the reference recipe: distinct amounts (major units) over every flow
+distinct_amounts as (
+    select count(*) as n_flows, count(distinct amount) as n_distinct from flows
 ),
 
 entities as (
@@ -102,10 +108,10 @@ richness as (
 ),
 
 metrics as (
-    select '6B.T11' as gate_id, min_distinct as value, n_flows as evidence_n, false as underpowered,
-           format('fewest in {} over {} currencies with >= {} flows', min_distinct_currency, n_currencies,
-                  {{ min_flows }}) as detail
-    from amount_metrics
+    select '6B.T11' as gate_id, d.n_distinct as value, d.n_flows as evidence_n, false as underpowered,
+           format('{} over all flows; fewest in one currency: {} ({}, of {} currencies with >= {} flows)',
+                  d.n_distinct, a.min_distinct, a.min_distinct_currency, a.n_currencies, {{ min_flows }}) as detail
+    from distinct_amounts as d, amount_metrics as a
     union all
     select '6B.T12', min_tail_ratio, n_flows, false, format('lowest in {}', min_tail_currency)
     from amount_metrics

@@ -183,6 +183,10 @@ def test_pending_gates_never_pass_nor_block_the_flag_but_block_certification(tmp
     out = v.certification_decision(reports, gates_policy["certification"], ("5B", "6B"))
     assert out["decision"] == "HOLD_REMEDIATE"
     assert {"id": "pending_gates", "details": {"gates": sorted(pending)}} in out["blockers"]
+    # pending gates are blockers of their own, not gate failures or unstable metrics
+    assert not any(b["id"].startswith("gates_fail") for b in out["blockers"])
+    assert not {m["metric"] for m in out["stability"]["metrics"]} & set(pending)
+    assert out["stability"]["cv_overall"] == 0.0
     assert v.certification_decision(reports, gates_policy["certification"], ("5B",))["decision"] == "PASS_BPLUS_ROBUST"
 
 

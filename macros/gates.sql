@@ -95,7 +95,8 @@ select
     threshold_b, threshold_bplus,
     not insufficient and meets_b as pass_b,
     not insufficient and meets_bplus as pass_bplus,
-    detail
+    detail,
+    components
 from (
     select
         m.gate_id,
@@ -113,11 +114,13 @@ from (
         {% for grade in ['b', 'bplus'] -%}
         ({% for c in comps %}{{ gate_predicate(gid ~ ".components." ~ c, grade, "map_extract_value(m.components, '" ~ c ~ "')") }}{{ " and " if not loop.last }}{% endfor %}{{ "false" if not comps }}) as meets_{{ grade }},
         {% endfor -%}
+        m.components,
         {%- else %}
         '{{ gate_rule_text(gid, "b") }}' as threshold_b,
         '{{ gate_rule_text(gid, "bplus") }}' as threshold_bplus,
         {{ gate_predicate(gid, 'b', 'm.value') }} as meets_b,
         {{ gate_predicate(gid, 'bplus', 'm.value') }} as meets_bplus,
+        null::map(varchar, double) as components,
         {%- endif %}
         m.detail
     from {{ metrics }} as m

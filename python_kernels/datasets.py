@@ -58,7 +58,9 @@ ARRIVALS = (
 
 BEHAVIOUR = tuple(
     Dataset(model, f"{model}_6B", "layer3/6B", partition_by="scenario_id")
-    for model in ("s1_arrival_entities", "s1_session_index", "s2_flow_anchor_baseline", "s2_event_stream_baseline")
+    for model in ("s1_arrival_entities", "s1_session_index", "s2_flow_anchor_baseline", "s2_event_stream_baseline",
+                  "s3_campaign_catalogue", "s3_flow_anchor_with_fraud", "s3_event_stream_with_fraud",
+                  "s4_flow_truth_labels", "s4_flow_bank_view", "s4_event_labels", "s4_case_timeline")
 )
 
 DATASETS = WORLD + ARRIVALS + BEHAVIOUR

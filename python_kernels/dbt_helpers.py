@@ -48,6 +48,12 @@ def codes(table: pa.Table, name: str) -> tuple[np.ndarray, list]:
     return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), enc.dictionary.to_pylist()
 
 
+def vocab_index(table: pa.Table, name: str, vocab) -> np.ndarray:
+    """A text column as indices into `vocab` (a value outside it raises ValueError)."""
+    code, found = codes(table, name)
+    return np.array([list(vocab).index(x) for x in found], np.int64)[code]
+
+
 SERIES_BUCKET_KEY = ("scenario_id", "merchant_id", "tzid", "channel_group", "bucket_index", "series_key")
 
 
@@ -73,6 +79,16 @@ def key_windows(key_counts, chunk_rows: int, last_step: int) -> list[tuple[int, 
     if lo is not None:
         out.append((lo, key_counts[-1][0] + last_step))
     return out
+
+
+def arrival_windows(session, relation: str, chunk_rows: int) -> list[tuple[int, int]]:
+    """[lo, hi) arrival_id bounds of chunks of about chunk_rows rows of `relation` (a
+    registered name with an arrival_id column). Ids share their high 32 bits within one
+    5B series group, which never splits, so the flows of an arrival stay in one chunk."""
+    groups = session.execute(f"""
+        select arrival_id >> 32 as grp, count(*) from {relation} group by grp order by grp
+    """).fetchall()
+    return [(lo << 32, hi << 32) for lo, hi in key_windows(groups, chunk_rows, 1)]
 
 
 class Stage:

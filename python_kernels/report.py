@@ -204,6 +204,73 @@ def flow_section(con, run_dir: Path) -> list[str]:
                       {"sessions": [float(c) for _, c in sessions]}, "sessions")]
 
 
+def fraud_section(con, run_dir: Path) -> list[str]:
+    """Truth and bank-view fraud rates and case rates by merchant class; bank labels by truth subtype."""
+    rows = con.execute(f"""
+        select c.primary_demand_class, avg(t.is_fraud_truth::int), avg(b.is_fraud_bank_view::int),
+               avg((b.case_id is not null)::int)
+        from {_behaviour(run_dir, 's4_flow_truth_labels')} as t
+        join {_behaviour(run_dir, 's4_flow_bank_view')} as b using (flow_id)
+        join read_parquet('{run_dir}/data/world/merchant_class_profile_5A/*.parquet') as c using (merchant_id)
+        group by 1 order by 1""").fetchall()
+    classes = [r[0] for r in rows]
+    rates = {"truth FRAUD/ABUSE": [float(r[1]) for r in rows], "bank-view fraud": [float(r[2]) for r in rows],
+             "in a case": [float(r[3]) for r in rows]}
+    mix = con.execute(f"""
+        select truth_subtype, bank_label, count(*) / sum(count(*)) over (partition by truth_subtype)
+        from {_behaviour(run_dir, 's4_flow_bank_view')}
+        group by truth_subtype, bank_label order by truth_subtype, bank_label""").fetchall()
+    subtypes = sorted({r[0] for r in mix})
+    labels: dict[str, list[float]] = {}
+    for sub, lab, share in mix:
+        labels.setdefault(lab, [0.0] * len(subtypes))[subtypes.index(sub)] = float(share)
+    return [bar_chart("Fraud by merchant class: truth, the bank's view and cases (share of the class's flows)",
+                      classes, rates, "share of flows", width=1100),
+            bar_chart("Bank label by truth subtype (share of the subtype's flows)", subtypes, labels, "share",
+                      width=1100)]
+
+
+def case_delay_section(con, run_dir: Path) -> list[str]:
+    """Delays of the bank's process in days, on log bins: each stage after the one before it."""
+    edges = [0.0] + [10 ** (x / 4) for x in range(-16, 10)]
+    day = 86_400_000_000
+    series = _histogram(con, f"""
+        with b as (
+            select b.*, f.ts_auth_response, f.ts_clearing
+            from {_behaviour(run_dir, 's4_flow_bank_view')} as b
+            join {_behaviour(run_dir, 's3_flow_anchor_with_fraud')} as f using (flow_id)
+        )
+        select 'detection after auth' as grp, (epoch_us(detection_utc) - epoch_us(ts_auth_response)) / {day} as value
+        from b where detection_outcome = 'DETECTED_POST_AUTH'
+        union all
+        select 'dispute after clearing', (epoch_us(dispute_utc) - epoch_us(ts_clearing)) / {day} from b
+        where dispute_utc is not null
+        union all
+        select 'chargeback after dispute', (epoch_us(chargeback_utc) - epoch_us(dispute_utc)) / {day} from b
+        where chargeback_utc is not null
+        union all
+        select 'case open to close', (epoch_us(case_closed_utc) - epoch_us(case_opened_utc)) / {day}
+        from (select distinct case_id, case_opened_utc, case_closed_utc from b where case_id is not null)""", edges)
+    labels = [f"{e:.2g}d" for e in edges[1:]]
+    return [line_chart("Case process delays (share per log bin, bin upper edge, days)", labels, series,
+                       "share", height=300, tick_every=2)]
+
+
+def campaign_section(con, run_dir: Path) -> list[str]:
+    """Flows taken per day by each campaign type over the horizon."""
+    rows = con.execute(f"""
+        select campaign_type, date_trunc('day', ts_utc)::date as d, count(*)
+        from {_behaviour(run_dir, 's3_flow_anchor_with_fraud')}
+        where campaign_id is not null group by all order by all""").fetchall()
+    days = sorted({r[1] for r in rows})
+    series: dict[str, list[float]] = {}
+    for kind, d, n in rows:
+        series.setdefault(kind, [0.0] * len(days))[days.index(d)] = float(n)
+    return [line_chart("Campaign timelines: flows taken per day by campaign type (UTC days)",
+                       [f"{d:%m-%d}" for d in days], series, "flows per day", width=1100, height=320,
+                       tick_every=max(len(days) // 15, 1))]
+
+
 def gateboard(run_dir: Path) -> str:
     path = run_dir / "validation" / "validation_report.json"
     if not path.exists():
@@ -247,6 +314,9 @@ def render(run_dir) -> str:
             ("Amounts", amount_section(con, run_dir)),
             ("Auth latency", latency_section(con, run_dir)),
             ("Flows and sessions", flow_section(con, run_dir)),
+            ("Fraud and the bank's view", fraud_section(con, run_dir)),
+            ("Case delays", case_delay_section(con, run_dir)),
+            ("Campaigns", campaign_section(con, run_dir)),
         ]
     finally:
         con.close()

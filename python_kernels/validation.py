@@ -17,7 +17,6 @@ of the gate models; a disagreement between the two is itself a failed required c
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os

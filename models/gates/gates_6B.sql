@@ -1,15 +1,129 @@
 {#
-  6B realism gates of the baseline behaviour (S1-S2), over the full data: distinct amounts over
-  all flows (the reference recipe), tail ratio and price-point concentration per currency (the
-  worst currency with material volume counts, so one currency's price grid cannot hide behind
-  another's), auth latency from the event stream at microsecond
-  precision, singleton sessions and attachment richness.
+  6B realism gates over the full data. Truth and bank view (T1-T7): prevalence, rule
+  coverage, how the bank's view depends on merchant class and amount (amounts in US dollars,
+  so currencies are comparable). Cases (T8-T10): gaps between consecutive case events at
+  microsecond precision, spikes by whole seconds. Baseline amounts (T11-T13): distinct amounts
+  over all flows (the reference recipe), tail ratio and price-point concentration per currency
+  (the worst currency with material volume). Auth latency (T14-T16) from the event stream at
+  microsecond precision. Campaigns (T17, T18): depth and targeting by class and time zone.
+  Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
+  guard; T23 the best single non-label column's AUC for truth (merchant by out-of-fold target
+  encoding on keyed folds).
 #}
-{%- set gate_ids = ['6B.T11', '6B.T12', '6B.T13', '6B.T14', '6B.T15', '6B.T16', '6B.T19', '6B.T20'] -%}
+{%- set gate_ids = ['6B.T1', '6B.T2', '6B.T3', '6B.T4', '6B.T5', '6B.T6', '6B.T7', '6B.T8', '6B.T9', '6B.T10',
+                    '6B.T11', '6B.T12', '6B.T13', '6B.T14', '6B.T15', '6B.T16', '6B.T17', '6B.T18', '6B.T19',
+                    '6B.T20', '6B.T22', '6B.T23'] -%}
+{%- set auc_features = {
+    'amount_usd': 'amount_usd', 'amount_minor': 'amount_minor', 'amount_cents': 'amount_minor % 100',
+    'flow_id': 'flow_id', 'arrival_id': 'arrival_id', 'session_id': 'session_id', 'merchant_id': 'merchant_id',
+    'party_id': 'party_id', 'account_id': 'account_id', 'instrument_id': 'instrument_id',
+    'device_id': 'device_id', 'ip_id': 'ip_id', 'hour_utc': 'hour(ts_utc)', 'weekday_utc': 'dayofweek(ts_utc)',
+    'auth_latency': 'auth_latency_seconds', 'merchant_target_encoded': 'merchant_rate_oof'} -%}
 {%- set min_flows = gate_param('6B.T11', 'min_currency_flows') -%}
 
 with flows as (
     select flow_id, currency_code, amount from {{ ref('s2_flow_anchor_baseline') }}
+),
+
+labelled as (
+    select f.*, t.fraud_label, t.is_fraud_truth, t.rule_match_count, b.bank_label, b.is_fraud_bank_view,
+           coalesce(c.primary_demand_class, '__UNK__') as demand_class
+    from {{ ref('s3_flow_anchor_with_fraud') }} as f
+    join {{ ref('s4_flow_truth_labels') }} as t using (flow_id)
+    join {{ ref('s4_flow_bank_view') }} as b using (flow_id)
+    left join {{ ref('merchant_class_profile_5A') }} as c on c.merchant_id = f.merchant_id
+),
+
+truth_metrics as (
+    select
+        count(*) as n,
+        avg((not is_fraud_truth or fraud_label = 'LEGIT')::int) as legit_share,
+        avg(is_fraud_truth::int) as truth_mean,
+        count(*) filter (where campaign_id is null and fraud_label <> 'ABUSE') as n_no_campaign,
+        avg((fraud_label = 'LEGIT' or not is_fraud_truth)::int) filter (where campaign_id is null and fraud_label <> 'ABUSE')
+            as no_campaign_legit,
+        count(*) filter (where campaign_id is not null) as n_campaign,
+        avg((fraud_label <> 'LEGIT')::int) filter (where campaign_id is not null) as campaign_not_legit,
+        count(*) filter (where rule_match_count <> 1) as unmatched_or_colliding
+    from labelled
+),
+
+class_bank as (
+    select demand_class, avg(is_fraud_bank_view::int) as bank_rate from labelled group by demand_class
+),
+
+-- policy audit for T22: campaign types claimed by more than one truth rule
+rule_collisions as (
+    select count(*) as n
+    from (select campaign_type from {{ ref('int_s4_truth_rules') }} group by 1 having count(*) > 1)
+),
+
+case_gaps as (
+    select
+        case_id,
+        epoch_us(ts_utc) - lag(epoch_us(ts_utc)) over (partition by case_id order by case_event_seq) as gap_us
+    from {{ ref('s4_case_timeline') }}
+),
+
+case_metrics as (
+    select
+        count(gap_us) as n_gaps,
+        count(*) filter (where gap_us < 0) as negative_gaps,
+        count(*) filter (where floor(gap_us / 1e6) in ({{ pval_list(gate_key('6B.T9', 'params.spike_seconds')) }}))
+            / nullif(count(gap_us), 0) as spike_share,
+        count(distinct case_id) filter (where gap_us is not null) as cases_with_gaps,
+        count(distinct case_id) filter (where gap_us < 0) as non_monotone_cases
+    from case_gaps
+),
+
+campaign_flows as (
+    select l.campaign_id, l.merchant_id, l.demand_class, a.tzid_primary
+    from labelled as l
+    join {{ ref('s4_arrival_events') }} as a using (arrival_id)
+    where l.campaign_id is not null
+),
+
+campaign_metrics as (
+    select
+        (select count(*) from campaign_flows) as n,
+        (select count(distinct campaign_id) from campaign_flows) as n_campaigns,
+        {{ cramers_v('campaign_flows', 'campaign_id', 'demand_class') }} as class_v,
+        {{ cramers_v('campaign_flows', 'campaign_id', "coalesce(tzid_primary, '__UNK__')") }} as tz_v,
+        (select quantile_cont(n_tz, 0.5) from (select campaign_id, count(distinct tzid_primary) as n_tz
+                                               from campaign_flows group by 1)) as median_tz,
+        (select quantile_cont(n_m, 0.5) from (select campaign_id, count(distinct merchant_id) as n_m
+                                              from campaign_flows group by 1)) as median_merchants
+),
+
+-- out-of-fold merchant fraud rate: each flow scored by the rate of its merchant in the other keyed fold
+folds as (
+    select *, rng_u01({{ stream('6B.gates.auc_fold', 'flow_id') }}, 0) < 0.5 as fold from labelled
+),
+
+fold_rates as (
+    select merchant_id, fold, avg(is_fraud_truth::int) as rate from folds group by all
+),
+
+auc_input as (
+    select f.*, coalesce(r.rate, (select avg(is_fraud_truth::int) from labelled)) as merchant_rate_oof
+    from folds as f
+    left join fold_rates as r on r.merchant_id = f.merchant_id and r.fold <> f.fold
+),
+
+aucs as (
+    {%- for name, expr in auc_features.items() %}
+    select '{{ name }}' as feature, {{ single_feature_auc('auc_input', expr, 'is_fraud_truth') }} as auc
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+auc_metrics as (
+    select
+        max(auc) as max_auc,
+        string_agg(printf('%s %.4f', feature, auc), ', ' order by auc desc, feature) as ranking
+    from aucs
 ),
 
 -- the reference recipe: distinct amounts (major units) over every flow
@@ -108,33 +222,116 @@ richness as (
 ),
 
 metrics as (
-    select '6B.T11' as gate_id, d.n_distinct as value, d.n_flows as evidence_n, false as underpowered,
+    select '6B.T1' as gate_id, legit_share as value, n as evidence_n, false as underpowered,
+           format('{} flows', n) as detail, null::map(varchar, double) as components
+    from truth_metrics
+    union all
+    select '6B.T2', truth_mean, n, false, format('{} flows', n), null from truth_metrics
+    union all
+    select '6B.T3', no_campaign_legit, n_no_campaign, false, format('{} flows without a campaign', n_no_campaign), null
+    from truth_metrics
+    union all
+    select '6B.T4', campaign_not_legit, n_campaign, false, format('{} campaign flows', n_campaign), null
+    from truth_metrics
+    union all
+    select '6B.T5', {{ cramers_v('labelled', 'demand_class', 'bank_label') }}, n, false,
+           format('{} flows, {} classes', n, (select count(*) from class_bank)), null
+    from truth_metrics
+    union all
+    select '6B.T6', {{ cohens_d('labelled', 'amount_usd', 'is_fraud_bank_view') }}, n, false,
+           format('{} bank-view fraud flows, amounts in USD', (select count(*) filter (where is_fraud_bank_view) from labelled)),
+           null
+    from truth_metrics
+    union all
+    select '6B.T7', max(bank_rate) - min(bank_rate), (select n from truth_metrics), false,
+           printf('highest %s %.4f, lowest %s %.4f', arg_max(demand_class, bank_rate), max(bank_rate),
+                  arg_min(demand_class, bank_rate), min(bank_rate)), null
+    from class_bank
+    union all
+    select '6B.T8', negative_gaps, n_gaps, false, format('{} gaps in {} cases', n_gaps, cases_with_gaps), null
+    from case_metrics
+    union all
+    select '6B.T9', spike_share, n_gaps, false, format('{} gaps', n_gaps), null from case_metrics
+    union all
+    select '6B.T10', non_monotone_cases, cases_with_gaps, false, format('{} cases with gaps', cases_with_gaps), null
+    from case_metrics
+    union all
+    select '6B.T11', d.n_distinct, d.n_flows, false,
            format('{} over all flows; fewest in one currency: {} ({}, of {} currencies with >= {} flows)',
-                  d.n_distinct, a.min_distinct, a.min_distinct_currency, a.n_currencies, {{ min_flows }}) as detail
+                  d.n_distinct, a.min_distinct, a.min_distinct_currency, a.n_currencies, {{ min_flows }}), null
     from distinct_amounts as d, amount_metrics as a
     union all
-    select '6B.T12', min_tail_ratio, n_flows, false, format('lowest in {}', min_tail_currency)
+    select '6B.T12', min_tail_ratio, n_flows, false, format('lowest in {}', min_tail_currency), null
     from amount_metrics
     union all
-    select '6B.T13', max_top_share, n_flows, false, format('highest in {}', max_top_currency)
+    select '6B.T13', max_top_share, n_flows, false, format('highest in {}', max_top_currency), null
     from amount_metrics
     union all
-    select '6B.T14', p50, n, false, format('{} flows without step-up', n)
+    select '6B.T14', p50, n, false, format('{} flows without step-up', n), null
     from latency_metrics
     union all
-    select '6B.T15', p99, n, false, format('{} flows without step-up', n)
+    select '6B.T15', p99, n, false, format('{} flows without step-up', n), null
     from latency_metrics
     union all
-    select '6B.T16', zero_share, n, false, format('{} flows without step-up', n)
+    select '6B.T16', zero_share, n, false, format('{} flows without step-up', n), null
     from latency_metrics
     union all
-    select '6B.T19', singleton_share, n, false, format('{} sessions', n)
+    select '6B.T19', singleton_share, n, false, format('{} sessions', n), null
     from session_metrics
     union all
     select '6B.T20', (device_share + ip_share + account_share) / 3, n_arrivals, false,
            printf('devices with >1 party %.4f, IPs with >1 device %.4f, accounts with >1 instrument %.4f',
-                  device_share, ip_share, account_share)
+                  device_share, ip_share, account_share), null
     from richness
+    union all
+    select '6B.T17', class_v, n, false,
+           format('{} campaigns; median merchants per campaign {}', n_campaigns, median_merchants),
+           map(['campaign_count', 'class_v'], [n_campaigns::double, class_v])
+    from campaign_metrics
+    union all
+    select '6B.T18', tz_v, n, false, format('{} campaign flows joined to their arrivals', n),
+           map(['tz_corridor_v', 'median_tz_per_campaign'], [tz_v, median_tz])
+    from campaign_metrics
+    union all
+    select '6B.T22', unmatched_or_colliding + (select n from rule_collisions), n, false,
+           format('{} flows matching zero or several rules; {} campaign types claimed by several rules',
+                  unmatched_or_colliding, (select n from rule_collisions)), null
+    from truth_metrics
+    union all
+    select '6B.T23', max_auc, (select n from truth_metrics), false, 'AUC by column: ' || ranking, null
+    from auc_metrics
 ),
 
-{{ gate_table('metrics', gate_ids) }}
+-- T21: policy branches whose three gates pass B (amount tail T11-13, timing T14-16, delays T8-10)
+graded_main as (
+    {{ gate_rows('metrics', gate_ids) }}
+),
+
+coverage as (
+    select
+        '6B.T21' as gate_id,
+        amount_tail::int + timing::int + delays::int as value,
+        n_rows / 3 as evidence_n,
+        false as underpowered,
+        format('amount tail (T11-T13) {}, timing (T14-T16) {}, delays (T8-T10) {}',
+               case when amount_tail then 'B' else 'fails' end, case when timing then 'B' else 'fails' end,
+               case when delays then 'B' else 'fails' end) as detail,
+        null::map(varchar, double) as components
+    from (
+        select
+            coalesce(bool_and(pass_b) filter (where gate_id in ('6B.T11', '6B.T12', '6B.T13')), false) as amount_tail,
+            coalesce(bool_and(pass_b) filter (where gate_id in ('6B.T14', '6B.T15', '6B.T16')), false) as timing,
+            coalesce(bool_and(pass_b) filter (where gate_id in ('6B.T8', '6B.T9', '6B.T10')), false) as delays,
+            count(*) filter (where gate_id in ('6B.T8', '6B.T9', '6B.T10', '6B.T11', '6B.T12', '6B.T13', '6B.T14',
+                                               '6B.T15', '6B.T16')) as n_rows
+        from graded_main
+    )
+),
+
+graded as (
+    select * from graded_main
+    union all
+    {{ gate_rows('coverage', ['6B.T21']) }}
+)
+
+select {{ run_seed() }}::bigint as seed, * from graded

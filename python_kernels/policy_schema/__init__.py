@@ -4,6 +4,7 @@ One module per policy file keeps each schema next to the knobs it describes.
 """
 from python_kernels.policy_schema.arrivals import SCHEMA as _arrivals
 from python_kernels.policy_schema.behaviour import SCHEMA as _behaviour
+from python_kernels.policy_schema.fraud import SCHEMA as _fraud
 from python_kernels.policy_schema.gates import SCHEMA as _gates
 from python_kernels.policy_schema.graph import SCHEMA as _graph
 from python_kernels.policy_schema.intensity import SCHEMA as _intensity
@@ -13,6 +14,7 @@ from python_kernels.policy_schema.world import SCHEMA as _world
 SCHEMAS = {
     "arrivals.yaml": _arrivals,
     "behaviour.yaml": _behaviour,
+    "fraud.yaml": _fraud,
     "gates.yaml": _gates,
     "graph.yaml": _graph,
     "intensity.yaml": _intensity,

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 import runner
 from python_kernels.runs import RECEIPT_FILE
@@ -39,3 +41,17 @@ def tiny_42(runs_root):
     rc, run_dir = _run(runs_root, "tiny-42-t2", "--seed", "42", "--threads", "2")
     assert rc == 0
     return run_dir
+
+
+@pytest.fixture
+def policy_copy(tmp_path):
+    """A function: copy policies/ into tmp_path, apply {file: edit(data)} and return the folder."""
+    def make(edit: dict) -> Path:
+        folder = tmp_path / "policies"
+        shutil.copytree(Path(__file__).resolve().parents[2] / "policies", folder)
+        for name, change in edit.items():
+            data = yaml.safe_load((folder / name).read_text())
+            change(data)
+            (folder / name).write_text(yaml.safe_dump(data, sort_keys=False))
+        return folder
+    return make

@@ -1,7 +1,6 @@
 """End-to-end runs on the tiny preset: receipt, determinism across threads, seeds, bad input."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path

@@ -1,5 +1,9 @@
--- Events of a flow are strictly increasing in time along a contiguous event_seq from 0, start
--- with the auth request, and every flow has exactly one request and one response.
+{#
+  Events of a flow are strictly increasing in time along a contiguous event_seq from 0, start
+  with the auth request, every flow has exactly one request and one response, and every flow
+  of `flows` has events.
+#}
+{% test events_strictly_ordered(model, flows) %}
 with e as (
     select
         flow_id,
@@ -7,7 +11,7 @@ with e as (
         event_type,
         ts_utc,
         lag(ts_utc) over (partition by flow_id order by event_seq) as prev_ts
-    from {{ ref('s2_event_stream_baseline') }}
+    from {{ model }}
 ),
 
 per_flow as (
@@ -28,4 +32,5 @@ select flow_id, 'not exactly one request and one response, request first'
 from per_flow where n_request <> 1 or n_response <> 1 or request_seq <> 0 or last_seq <> n_events - 1
 union all
 select f.flow_id, 'flow without events'
-from {{ ref('s2_flow_anchor_baseline') }} as f anti join per_flow as p using (flow_id)
+from {{ flows }} as f anti join per_flow as p using (flow_id)
+{% endtest %}

@@ -1,0 +1,63 @@
+{#
+  Scalar statistics for gate metrics, each a subquery over `relation`. Sums go through
+  exact_sum (or are exact integer/half-integer sums), so values do not depend on threads.
+#}
+
+{# Cramér's V of columns `a` and `b`: sqrt((sum O^2/(R C) - 1) / (min(r, c) - 1)); null with one row or column class. #}
+{% macro cramers_v(relation, a, b) -%}
+(
+    with cells as (
+        select {{ a }} as ka, {{ b }} as kb, count(*)::double as o from {{ relation }} group by all
+    ),
+    ra as (select ka, sum(o) as r from cells group by ka),
+    cb as (select kb, sum(o) as c from cells group by kb)
+    select sqrt(greatest({{ exact_sum('o * o / (ra.r * cb.c)') }} - 1, 0)
+                / nullif(least((select count(*) from ra), (select count(*) from cb)) - 1, 0))
+    from cells join ra using (ka) join cb using (kb)
+)
+{%- endmacro %}
+
+{# Cohen's d of `x` between rows where `flag` is true and false (pooled sample sd), absolute. #}
+{% macro cohens_d(relation, x, flag) -%}
+(
+    with g as (
+        select
+            {{ flag }} as grp,
+            count(*)::double as n,
+            {{ exact_sum(x) }} / count(*) as m,
+            ({{ exact_sum(x ~ ' * ' ~ x) }} - count(*) * pow({{ exact_sum(x) }} / count(*), 2)) / (count(*) - 1) as v
+        from {{ relation }}
+        group by grp
+        having count(*) > 1
+    ),
+    p as (
+        select
+            max(m) filter (where grp) as m1, max(m) filter (where not grp) as m0,
+            max(n) filter (where grp) as n1, max(n) filter (where not grp) as n0,
+            max(v) filter (where grp) as v1, max(v) filter (where not grp) as v0
+        from g
+    )
+    select abs(m1 - m0) / nullif(sqrt(((n1 - 1) * v1 + (n0 - 1) * v0) / (n1 + n0 - 2)), 0) from p
+)
+{%- endmacro %}
+
+{#
+  Rank AUC of `x` for the boolean `y`, as max(AUC, 1 - AUC) (how well x alone separates y,
+  in either direction); ties share their average rank. Null without both classes.
+#}
+{% macro single_feature_auc(relation, x, y) -%}
+(
+    with v as (
+        select {{ x }} as x, count(*)::double as n, count(*) filter (where {{ y }})::double as p
+        from {{ relation }}
+        group by 1
+    ),
+    r as (
+        select p, n, coalesce(sum(n) over (order by x rows between unbounded preceding and 1 preceding), 0) as below
+        from v
+    ),
+    t as (select sum(p) as pos, sum(n) - sum(p) as neg, sum(p * (below + (n + 1) / 2)) as rank_sum from r)
+    select greatest(auc, 1 - auc)
+    from (select (rank_sum - pos * (pos + 1) / 2) / nullif(pos * neg, 0) as auc from t)
+)
+{%- endmacro %}

@@ -1,0 +1,101 @@
+"""6B S3: one row per baseline flow (1:1 with s2_flow_anchor_baseline) after the fraud
+overlay: the campaign instance that took the flow (if any) and the flow as that campaign
+left it (amount, device, IP, step-up, declines, refund), with the original values kept
+beside the mutated ones. Chunked by arrival-id windows like S2; every draw is keyed per
+(instance, flow) or (instance, cohort entity), so chunking does not change the result.
+"""
+import numpy as np
+import pyarrow as pa
+
+from python_kernels import behaviour, fraud
+from python_kernels.dbt_helpers import Stage, arrival_windows, column, run_context, vocab_index
+from python_kernels.fraud_inputs import campaign_merchants, country_codes
+from python_kernels.flow_columns import int_values, outcome_columns, reason_codes, ts_values
+
+STAGE = "s3_flow_anchor_with_fraud__stage"
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
+    policy = ctx.policies["fraud"]
+    timing = {k: [v["median_seconds"], v["sigma"], v["min_seconds"], v["max_seconds"]]
+              for k, v in ctx.policies["behaviour"]["timing"].items()}
+    session.register("s3_flows", dbt.ref("s2_flow_anchor_baseline"))
+    session.register("s3_entities", dbt.ref("s1_arrival_entities"))
+    session.register("s3_plan", dbt.ref("int_s3_campaign_plan"))
+    session.register("s3_classes", dbt.ref("merchant_class_profile_5A"))
+    session.register("s3_roles", dbt.ref("s5_merchant_fraud_roles_6A"))
+    session.register("s3_countries", dbt.ref("world_countries"))
+    session.register("s3_rates", dbt.ref("world_currencies"))
+    m = campaign_merchants(session, "s3_classes", "s3_roles")
+    countries = country_codes(session, "s3_countries")
+    plan = session.sql("""
+        select *, epoch_us(window_start_utc) as window_start_us, epoch_us(window_end_utc) as window_end_us
+        from s3_plan order by campaign_id
+    """).to_arrow_table().to_pylist()
+    scenarios = sorted({p["scenario_id"] for p in plan})
+    arrays = fraud.campaign_arrays(ctx.seed, plan, scenarios, m, countries, behaviour.CHANNELS,
+                                   policy["bank_view"]["p_auth_screen"])
+    lookup = {"merchants": m["id"], "countries": countries, "scenarios": scenarios,
+              "campaign_id": np.array([p["campaign_id"] for p in plan], np.int64),
+              "campaign_type": pa.array([p["campaign_type"] for p in plan], pa.string())}
+
+    stage = Stage(session, STAGE)
+    for lo, hi in arrival_windows(session, "s3_flows", ctx.preset["chunk_rows"]):
+        arr = session.sql("""
+            select f.*, e.legal_country_iso, e.is_cross_border,
+                   r.units_per_usd * pow(10, f.currency_minor_units) as unit_minor
+            from s3_flows as f
+            join s3_entities as e using (arrival_id)
+            join s3_rates as r using (currency_code)
+            where f.arrival_id >= $1::bigint and f.arrival_id < $2::bigint
+            order by f.flow_id
+        """, params=[lo, hi]).to_arrow_table()
+        stage.append(_overlay_chunk(arr, arrays, lookup, timing))
+    return stage.relation("s3_flow_anchor_with_fraud: there are no baseline flows")
+
+
+def _overlay_chunk(arr, arrays, lookup, timing):
+    flows = {
+        "scenario": vocab_index(arr, "scenario_id", lookup["scenarios"]),
+        "flow_id": column(arr, "flow_id"), "ts": ts_values(arr, "ts_utc"),
+        "channel": vocab_index(arr, "channel", behaviour.CHANNELS),
+        "merchant": np.searchsorted(lookup["merchants"], column(arr, "merchant_id")),
+        "country": vocab_index(arr, "legal_country_iso", lookup["countries"]),
+        "cross": column(arr, "is_cross_border"),
+        "account": column(arr, "account_id"), "instrument": column(arr, "instrument_id"),
+        "party": column(arr, "party_id"), "unit_minor": column(arr, "unit_minor"),
+        "amount": column(arr, "amount_minor"), "clearing": int_values(arr, "clearing_amount_minor"),
+        "refund_amt": int_values(arr, "refund_amount_minor"), "device": column(arr, "device_id"),
+        "ip": column(arr, "ip_id"), "step_up": column(arr, "has_step_up"),
+        "declined": column(arr, "auth_outcome") == "DECLINED", "reason": reason_codes(arr),
+        "t_challenge": ts_values(arr, "ts_step_up_challenge"), "t_complete": ts_values(arr, "ts_step_up_complete"),
+        "t_response": ts_values(arr, "ts_auth_response"), "t_clearing": ts_values(arr, "ts_clearing"),
+        "t_reversal": ts_values(arr, "ts_reversal"), "t_refund": ts_values(arr, "ts_refund"),
+    }
+    o = fraud.overlay(flows, arrays, timing)
+    taken = o["campaign"] >= 0
+    pick = pa.array(np.maximum(o["campaign"], 0), mask=~taken)
+    columns = outcome_columns(o["amount"], column(arr, "currency_minor_units").astype(np.int64), o["step_up"],
+                              o["declined"], o["reason"], o["t_challenge"], o["t_complete"], o["t_response"],
+                              o["t_clearing"], o["clearing"], o["t_reversal"], o["t_refund"], o["refund_amt"],
+                              flows["ts"])
+    columns["device_id"] = o["device"]
+    columns["ip_id"] = o["ip"]
+    out = arr.drop_columns(["unit_minor"])
+    for name, values in columns.items():
+        out = out.set_column(out.schema.get_field_index(name), name, pa.array(values) if isinstance(values, np.ndarray) else values)
+    extra = {
+        "fraud_flag": taken,
+        "campaign_id": pa.array(lookup["campaign_id"]).take(pick),
+        "campaign_type": lookup["campaign_type"].take(pick),
+        "amount_usd": o["amount"] / flows["unit_minor"],
+        "origin_amount_minor": flows["amount"],
+        "origin_device_id": flows["device"],
+        "origin_ip_id": flows["ip"],
+        **{name: o["flags"][:, j] for j, name in enumerate(fraud.TACTIC_FLAGS)},
+    }
+    for name, values in extra.items():
+        out = out.append_column(name, pa.array(values) if isinstance(values, np.ndarray) else values)
+    return out

@@ -1,0 +1,106 @@
+"""6B S4: one row per flow: the bank's view of it as a process in time (labels.bank_view):
+detection at auth or after it, the customer's dispute, a chargeback and its decision, the
+case that groups it with the account's other triggered flows of the scenario (labels.group_cases), and the
+bank's label with the instant it became final (the case closing). Flows are processed in
+arrival-id windows; draws are keyed per flow and per case, so chunking does not matter.
+"""
+import numpy as np
+import pyarrow as pa
+
+from python_kernels import labels
+from python_kernels.behaviour import NO_TIME
+from python_kernels.dbt_helpers import Stage, arrival_windows, column, run_context, vocab_index
+from python_kernels.flow_columns import ts_array, ts_values
+from python_kernels.policy_schema.arrivals import DEMAND_CLASSES
+from python_kernels.policy_schema.fraud import CHARGEBACK_OUTCOMES, SUBTYPES, TRUTH_LABELS
+
+STAGE = "s4_flow_bank_view__stage"
+CASES = "s4_flow_bank_view__cases"
+LINEAGE = ("flow_id", "scenario_id", "arrival_id", "account_id", "merchant_id", "campaign_id", "fraud_label",
+           "truth_subtype", "auth_outcome")
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
+    policy = ctx.policies["fraud"]
+    params = labels.bank_params(policy)
+    session.register("s4_flows", dbt.ref("s3_flow_anchor_with_fraud"))
+    session.register("s4_truth", dbt.ref("s4_flow_truth_labels"))
+    session.register("s4_classes", dbt.ref("merchant_class_profile_5A"))
+    stage = Stage(session, STAGE)
+    for lo, hi in arrival_windows(session, "s4_flows", ctx.preset["chunk_rows"]):
+        arr = session.sql("""
+            select f.flow_id, f.scenario_id, f.arrival_id, f.account_id, f.merchant_id, f.campaign_id,
+                   t.fraud_label, t.truth_subtype, f.auth_outcome, f.decline_reason, f.amount_usd,
+                   f.ts_auth_response, f.ts_clearing, c.primary_demand_class
+            from s4_flows as f
+            join s4_truth as t using (flow_id)
+            join s4_classes as c using (merchant_id)
+            where f.arrival_id >= $1::bigint and f.arrival_id < $2::bigint
+            order by f.flow_id
+        """, params=[lo, hi]).to_arrow_table()
+        stage.append(_bank_chunk(ctx.seed, arr, params))
+
+    # cases: the triggered flows of each account in a scenario, in time order, grouped by the window rule
+    trig = session.sql(f"""
+        select flow_id, dense_rank() over (order by scenario_id, account_id) as case_key,
+               epoch_us(case_trigger_utc) as trigger_us, epoch_us(last_step_utc) as last_us
+        from {STAGE} where case_trigger_utc is not null
+        order by case_key, trigger_us, flow_id
+    """).to_arrow_table()
+    case_id = labels.group_cases(column(trig, "case_key"), column(trig, "trigger_us"), column(trig, "flow_id"),
+                                 int(policy["cases"]["group_window_seconds"] * 1e6))
+    closed = labels.close_cases(ctx.seed, case_id, column(trig, "last_us"), params["delays"][-1])
+    opened = _case_min(case_id, column(trig, "trigger_us"))
+    session.register("s4_case_map", pa.table({
+        "flow_id": column(trig, "flow_id"), "case_id": case_id,
+        "case_opened_utc": ts_array(opened), "case_closed_utc": ts_array(closed)}))
+    session.execute(f"create or replace temp table {CASES} as select * from s4_case_map")
+    session.unregister("s4_case_map")
+    return session.sql(f"""
+        select s.* exclude (case_trigger_utc, last_step_utc), c.case_id, c.case_opened_utc, c.case_closed_utc,
+               c.case_closed_utc as bank_label_utc
+        from {STAGE} as s left join {CASES} as c using (flow_id)
+    """)
+
+
+def _case_min(case_id, values):
+    uniq, inv = np.unique(case_id, return_inverse=True)
+    first = np.full(uniq.size, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, inv, values)
+    return first[inv]
+
+
+def _bank_chunk(seed, arr, params):
+    declined = column(arr, "auth_outcome") == "DECLINED"
+    reason = arr.column("decline_reason").fill_null("").to_numpy(zero_copy_only=False)
+    flows = {
+        "flow_id": column(arr, "flow_id"),
+        "subtype": vocab_index(arr, "truth_subtype", SUBTYPES),
+        "label": vocab_index(arr, "fraud_label", TRUTH_LABELS),
+        "klass": vocab_index(arr, "primary_demand_class", DEMAND_CLASSES),
+        "amount_usd": column(arr, "amount_usd"),
+        "screened": declined & (reason == "SUSPECTED_FRAUD"),
+        "t_response": ts_values(arr, "ts_auth_response"),
+        "t_clearing": ts_values(arr, "ts_clearing"),
+    }
+    b = labels.bank_view(seed, flows, params)
+    outcome = pa.array(CHARGEBACK_OUTCOMES, pa.string()).take(pa.array(np.maximum(b["outcome"], 0),
+                                                                      mask=b["outcome"] < 0))
+    bank_label = pa.array(labels.BANK_LABELS, pa.string()).take(pa.array(b["label"]))
+    return pa.table({
+        **{name: arr.column(name) for name in LINEAGE},
+        "detection_outcome": pa.array(labels.DETECTION_OUTCOMES, pa.string()).take(pa.array(b["detect_kind"])),
+        "detection_utc": ts_array(b["detect"]),
+        "dispute_utc": ts_array(b["dispute"]),
+        "chargeback_utc": ts_array(b["chargeback"]),
+        "chargeback_outcome": outcome,
+        "chargeback_decision_utc": ts_array(b["decision"]),
+        "investigation_confirmed_fraud": pa.array(b["confirmed"], mask=b["trigger"] == NO_TIME),
+        "bank_label": bank_label,
+        "is_fraud_bank_view": np.isin(b["label"], [labels.BANK_LABELS.index("BANK_CONFIRMED_FRAUD"),
+                                                   labels.BANK_LABELS.index("CHARGEBACK_WRITTEN_OFF")]),
+        "case_trigger_utc": ts_array(b["trigger"]),
+        "last_step_utc": ts_array(b["last"]),
+    })

@@ -1,0 +1,288 @@
+"""6B S3-S4 kernels: campaign plans, the fraud overlay and the bank view against their rules
+and naive oracles, chunk invariance, validity of mutated flows, case grouping."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from python_kernels import behaviour, fraud, labels
+from python_kernels.behaviour import NO_TIME
+from python_kernels.policies import load_policies
+from python_kernels.policy_schema.arrivals import DEMAND_CLASSES
+from python_kernels.policy_schema.fraud import SUBTYPES, TRUTH_LABELS
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICIES = load_policies(ROOT / "policies")
+FRAUD = POLICIES["fraud"]
+TIMING = {k: [v["median_seconds"], v["sigma"], v["min_seconds"], v["max_seconds"]]
+          for k, v in POLICIES["behaviour"]["timing"].items()}
+COUNTRIES = ["BR", "DE", "FR", "GB", "US", "ZA"]
+DAY = 86_400_000_000
+START = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
+SCENARIOS = [("baseline_v1", START, START + 60 * DAY)]
+
+
+def synthetic_merchants(n=60, seed=1):
+    g = np.random.default_rng(seed)
+    ids = 1_000 + np.arange(n)
+    roles = np.where(np.arange(n) % 15 == 0, "COLLUSIVE", "NORMAL")
+    return {"id": ids, "class": np.array(DEMAND_CLASSES)[g.integers(0, len(DEMAND_CLASSES), n)], "role": roles}
+
+
+def synthetic_flows(merchants, n=30_000, seed=2):
+    """Flow arrays with the shapes s3_flow_anchor_with_fraud feeds the overlay (fixture data)."""
+    g = np.random.default_rng(seed)
+    ts = np.sort(START + g.integers(0, 60 * DAY, n))
+    declined = g.random(n) < 0.06
+    step_up = g.random(n) < 0.05
+    t_chal = np.where(step_up, ts + 1_000_000, NO_TIME)
+    t_comp = np.where(step_up, ts + 20_000_000, NO_TIME)
+    t_resp = np.where(step_up, t_comp, ts) + 2_000_000
+    cleared = ~declined & (g.random(n) < 0.99)
+    t_clear = np.where(cleared, t_resp + 3_600_000_000, NO_TIME)
+    refunded = cleared & (g.random(n) < 0.02)
+    amount = g.integers(100, 50_000, n)
+    return {
+        "scenario": np.zeros(n, np.int64), "flow_id": 4 * (10_000 + np.arange(n)), "ts": ts,
+        "channel": g.integers(0, len(behaviour.CHANNELS), n), "merchant": g.integers(0, merchants["id"].size, n),
+        "country": g.integers(0, len(COUNTRIES), n), "cross": g.random(n) < 0.1,
+        "account": 50_000 + g.integers(0, 2_000, n), "instrument": 90_000 + g.integers(0, 3_000, n),
+        "party": 1_000 + g.integers(0, 1_500, n), "unit_minor": np.full(n, 100.0),
+        "amount": amount, "clearing": np.where(cleared, amount, 0), "refund_amt": np.where(refunded, amount // 2, 0),
+        "device": 400_000 + g.integers(0, 2_000, n), "ip": 700_000 + g.integers(0, 2_000, n),
+        "step_up": step_up, "declined": declined, "reason": np.where(declined, 0, -1),
+        "t_challenge": t_chal, "t_complete": t_comp, "t_response": t_resp, "t_clearing": t_clear,
+        "t_reversal": np.full(n, NO_TIME), "t_refund": np.where(refunded, t_clear + DAY, NO_TIME),
+    }
+
+
+@pytest.fixture(scope="module")
+def setup():
+    m = synthetic_merchants()
+    flows = synthetic_flows(m)
+    vol = {("baseline_v1", ch): np.bincount(flows["merchant"][flows["channel"] == i], minlength=m["id"].size)
+           for i, ch in enumerate(behaviour.CHANNELS)}
+    vol_c = {("baseline_v1", ch): np.bincount(flows["country"][flows["channel"] == i], minlength=len(COUNTRIES))
+             for i, ch in enumerate(behaviour.CHANNELS)}
+    pools = {"HIGH_RISK_DEVICE": np.arange(900_000, 900_050), "HIGH_RISK_IP": np.arange(800_000, 800_020),
+             "ANONYMIZER": np.arange(810_000, 810_030)}
+    plan = fraud.plan_campaigns(42, FRAUD["campaigns"]["templates"], SCENARIOS,
+                                {**m, "volume": vol}, {"codes": COUNTRIES, "volume": vol_c}, pools)
+    arrays = fraud.campaign_arrays(42, plan, ["baseline_v1"], m, COUNTRIES, behaviour.CHANNELS,
+                                   FRAUD["bank_view"]["p_auth_screen"])
+    return {"merchants": m, "flows": flows, "plan": plan, "arrays": arrays, "pools": pools}
+
+
+def test_plan_follows_the_templates(setup):
+    plan, m = setup["plan"], setup["merchants"]
+    templates = FRAUD["campaigns"]["templates"]
+    for tid, t in templates.items():
+        mine = [p for p in plan if p["template_id"] == tid]
+        assert len(mine) >= t["min_instances"]
+        for p in mine:
+            assert SCENARIOS[0][1] <= p["window_start_us"] < p["window_end_us"] <= SCENARIOS[0][2]
+            hours = (p["window_end_us"] - p["window_start_us"]) / 3.6e9
+            assert t["window_hours"][0] - 1e-6 <= hours <= t["window_hours"][1] + 1e-6
+            assert t["intensity"][0] <= p["intensity"] <= t["intensity"][1]
+            ok = np.isin(m["id"], p["merchant_ids"])
+            if t["merchant_roles"]:
+                assert np.all(np.isin(m["role"][ok], t["merchant_roles"]))
+            if t["merchant_classes"]:
+                assert np.all(np.isin(m["class"][ok], t["merchant_classes"]))
+            expected = max(round(t["country_share"] * len(COUNTRIES)), 1) if t["country_share"] else 0
+            assert len(p["focus_countries"]) == expected
+            if t["tactics"]["device_swap"] != "NONE":
+                assert set(p["device_pool"]) <= set(setup["pools"]["HIGH_RISK_DEVICE"].tolist()) and p["device_pool"]
+    assert [p["campaign_id"] for p in plan] == list(range(1, len(plan) + 1))
+
+
+def test_plan_is_keyed_by_seed():
+    m = synthetic_merchants()
+    args = (FRAUD["campaigns"]["templates"], SCENARIOS, {**m, "volume": {}}, {"codes": COUNTRIES, "volume": {}},
+            {"HIGH_RISK_DEVICE": np.arange(10), "HIGH_RISK_IP": np.arange(10), "ANONYMIZER": np.arange(10)})
+    a, b, c = fraud.plan_campaigns(7, *args), fraud.plan_campaigns(7, *args), fraud.plan_campaigns(8, *args)
+    assert a == b and a != c
+
+
+def test_overlay_matches_naive_oracle(setup):
+    flows, arrays = setup["flows"], setup["arrays"]
+    out = fraud.overlay(flows, arrays, TIMING)
+    taken = out["campaign"] >= 0
+    assert 0 < taken.mean() < 0.5
+    sample = np.r_[np.flatnonzero(taken)[:300], np.flatnonzero(~taken)[:300]]
+    sub = {k: v[sample] for k, v in flows.items()}
+    assert np.array_equal(fraud.overlay_naive(sub, arrays), out["campaign"][sample])
+
+
+def test_overlay_does_not_depend_on_chunking(setup):
+    flows, arrays = setup["flows"], setup["arrays"]
+    whole = fraud.overlay(flows, arrays, TIMING)
+    cuts = [0, 7_001, 19_333, flows["flow_id"].size]
+    parts = [fraud.overlay({k: v[a:b] for k, v in flows.items()}, arrays, TIMING) for a, b in zip(cuts, cuts[1:])]
+    for k, v in whole.items():
+        assert np.array_equal(v, np.concatenate([p[k] for p in parts])), k
+
+
+def test_overlay_keeps_flows_valid_and_untouched_flows_unchanged(setup):
+    flows, arrays = setup["flows"], setup["arrays"]
+    o = fraud.overlay(flows, arrays, TIMING)
+    taken = o["campaign"] >= 0
+    for k in fraud.MUTABLE:
+        assert np.array_equal(o[k][~taken], flows[k][~taken]), k
+    assert not o["flags"][~taken].any()
+    assert np.all(o["amount"] > 0) and np.all(o["clearing"][o["t_clearing"] != NO_TIME] > 0)
+    assert np.all(o["refund_amt"] <= np.where(o["t_refund"] != NO_TIME, o["clearing"], np.inf))
+    declined = o["declined"]
+    for t in ("t_clearing", "t_reversal", "t_refund"):
+        assert np.all(o[t][declined & taken] == NO_TIME)
+    su = o["step_up"]
+    assert np.all(o["t_challenge"][su] > flows["ts"][su])
+    assert np.all(o["t_complete"][su] > o["t_challenge"][su])
+    assert np.all(o["t_response"][su] > o["t_complete"][su])
+    cleared = o["t_clearing"] != NO_TIME
+    assert np.all(o["t_clearing"][cleared] > o["t_response"][cleared])
+    refunded = o["t_refund"] != NO_TIME
+    assert np.all(o["t_refund"][refunded] > o["t_clearing"][refunded])
+    # tactics are those of the flow's template
+    kinds = np.array([p["campaign_type"] for p in setup["plan"]])[o["campaign"][taken]]
+    flags = o["flags"][taken]
+    col = {name: j for j, name in enumerate(fraud.TACTIC_FLAGS)}
+    assert not flags[kinds == "FRIENDLY_FRAUD"].any()
+    assert flags[kinds == "CARD_TESTING", col["amount_mutated"]].mean() > 0.9
+    assert flags[kinds == "ATO", col["device_swapped"]].all()
+    assert not flags[kinds != "REFUND_ABUSE", col["refund_added"]].any()
+    assert np.all(np.isin(o["device"][taken & o["flags"][:, col["device_swapped"]]],
+                          setup["arrays"]["device_pool"]))
+
+
+def test_overlay_rejects_bad_inputs(setup):
+    flows, arrays = setup["flows"], setup["arrays"]
+    bad = dict(flows, merchant=flows["merchant"] + 10_000)
+    with pytest.raises(ValueError, match="merchant index"):
+        fraud.overlay(bad, arrays, TIMING)
+    with pytest.raises(ValueError, match="one entry per flow"):
+        fraud.overlay(dict(flows, party=flows["party"][:-1]), arrays, TIMING)
+
+
+# ---- S4 bank view and cases ------------------------------------------------------------------
+
+def bank_flows(n=200_000, seed=3):
+    g = np.random.default_rng(seed)
+    sub = g.integers(0, len(SUBTYPES), n)
+    label = np.array([0] + [1, 1, 1, 1, 2, 2])[sub]  # NONE LEGIT; four FRAUD types; two ABUSE types
+    t_resp = START + g.integers(0, 60 * DAY, n)
+    screened = (sub > 0) & (g.random(n) < 0.1)
+    cleared = ~screened & (g.random(n) < 0.95)
+    return {"flow_id": 4 * np.arange(n), "subtype": sub, "label": label,
+            "klass": g.integers(0, len(DEMAND_CLASSES), n), "amount_usd": np.exp(g.normal(3.5, 1.0, n)),
+            "screened": screened, "t_response": t_resp, "t_clearing": np.where(cleared, t_resp + DAY // 4, NO_TIME)}
+
+
+def test_bank_view_steps_are_ordered_and_labels_follow_the_rules():
+    f = bank_flows()
+    p = labels.bank_params(FRAUD)
+    b = labels.bank_view(42, f, p)
+    assert np.all(b["detect_kind"][f["screened"]] == 1) and np.all(b["detect"][f["screened"]] == f["t_response"][f["screened"]])
+    post = b["detect_kind"] == 2
+    assert np.all(b["detect"][post] > f["t_response"][post])
+    d = b["dispute"] != NO_TIME
+    assert np.all(f["t_clearing"][d] != NO_TIME) and np.all(b["dispute"][d] > f["t_clearing"][d])
+    cb = b["chargeback"] != NO_TIME
+    assert np.all(d[cb]) and np.all(b["chargeback"][cb] > b["dispute"][cb])
+    assert np.all(b["chargeback"][cb] - f["t_clearing"][cb] <= p["cb_window_us"])
+    assert np.all(b["decision"][cb] > b["chargeback"][cb]) and np.all((b["outcome"] >= 0) == cb)
+    case = (b["detect"] != NO_TIME) | d
+    assert np.array_equal(b["trigger"] != NO_TIME, case)
+    lab = np.array(labels.BANK_LABELS)[b["label"]]
+    assert np.all(lab[~case] == "NO_CASE_OPENED") and not np.any(lab[case] == "NO_CASE_OPENED")
+    assert np.all(lab[b["outcome"] == 0] == "CHARGEBACK_WRITTEN_OFF")
+    assert np.all(lab[(b["outcome"] != 0) & b["confirmed"]] == "BANK_CONFIRMED_FRAUD")
+    assert not b["confirmed"][~case].any()
+
+
+def test_bank_view_rates_follow_the_policy():
+    """Post-auth detection of legit flows at the policy's rate per class (amount factor 1)."""
+    f = bank_flows()
+    f["subtype"][:] = 0
+    f["label"][:] = 0
+    f["screened"][:] = False
+    p = labels.bank_params(FRAUD)
+    f["amount_usd"][:] = p["pivot"]
+    b = labels.bank_view(42, f, p)
+    for k, name in enumerate(DEMAND_CLASSES):
+        rows = f["klass"] == k
+        expected = min(p["p_detect"][0] * p["class_mult"][k, 0], 0.98)
+        got = (b["detect_kind"][rows] == 2).mean()
+        assert abs(got - expected) < 4 * np.sqrt(expected * (1 - expected) / rows.sum()) + 1e-4, name
+
+
+def test_bank_view_does_not_depend_on_chunking():
+    f = bank_flows(50_000)
+    p = labels.bank_params(FRAUD)
+    whole = labels.bank_view(42, f, p)
+    parts = [labels.bank_view(42, {k: v[a:b] for k, v in f.items()}, p) for a, b in ((0, 12_345), (12_345, 50_000))]
+    for k, v in whole.items():
+        assert np.array_equal(v, np.concatenate([q[k] for q in parts])), k
+    other = labels.bank_view(43, f, p)
+    assert not np.array_equal(whole["detect"], other["detect"])
+
+
+def test_group_cases_matches_naive_oracle_and_refuses_unsorted_input():
+    g = np.random.default_rng(5)
+    n = 5_000
+    key = np.sort(g.integers(0, 400, n))
+    trigger = START + g.integers(0, 30 * DAY, n)
+    flow_id = g.permutation(n) * 4
+    order = np.lexsort((flow_id, trigger, key))
+    key, trigger, flow_id = key[order], trigger[order], flow_id[order]
+    window = 3 * DAY
+    got = labels.group_cases(key, trigger, flow_id, window)
+    assert np.array_equal(got, labels.group_cases_naive(key, trigger, flow_id, window))
+    assert 1 < np.unique(got).size < n
+    # a case never spans two keys and every member triggered within the window of its opener
+    first = {c: i for i, c in reversed(list(enumerate(got)))}
+    for i, c in enumerate(got):
+        j = first[c]
+        assert key[i] == key[j] and 0 <= trigger[i] - trigger[j] <= window and flow_id[j] == c
+    with pytest.raises(ValueError, match="sorted"):
+        labels.group_cases(key[::-1], trigger[::-1], flow_id[::-1], window)
+
+
+def test_close_cases_after_the_last_step_same_close_per_case():
+    case_id = np.array([8, 8, 12, 40, 40, 40])
+    last = START + np.array([5, 9, 3, 1, 7, 2]) * DAY
+    spec = labels.bank_params(FRAUD)["delays"][-1]
+    closed = labels.close_cases(42, case_id, last, spec)
+    for c in np.unique(case_id):
+        rows = case_id == c
+        assert np.unique(closed[rows]).size == 1 and closed[rows][0] > last[rows].max()
+        assert closed[rows][0] - last[rows].max() >= spec[2] * 1e6
+    assert np.array_equal(closed, labels.close_cases(42, case_id, last, spec))
+
+
+def test_truth_labels_of_the_policy_cover_every_campaign_type_once():
+    rules = FRAUD["truth"]["rules"]
+    claimed = [t for r in rules for t in r["campaign_types"]]
+    assert sorted(claimed) == sorted(["NONE"] + [t["type"] for t in FRAUD["campaigns"]["templates"].values()])
+    assert {r["label"] for r in rules} <= set(TRUTH_LABELS)
+
+
+def _add_rule(policy):  # a second rule for ATO flows: every ATO flow matches two rules
+    policy["truth"]["rules"].append({"rule_id": "RULE_ATO_AGAIN", "campaign_types": ["ATO"], "label": "FRAUD",
+                                     "subtype": "ATO"})
+
+
+def _drop_rule(policy):  # no rule for flows without a campaign
+    policy["truth"]["rules"] = [r for r in policy["truth"]["rules"] if r["campaign_types"] != ["NONE"]]
+
+
+@pytest.mark.parametrize("edit, matches", [(_add_rule, "matches 2 truth rules"), (_drop_rule, "matches 0 truth rules")])
+def test_a_flow_matching_zero_or_several_truth_rules_stops_the_run(runs_root, policy_copy, capsys, edit, matches):
+    import runner
+    policies = policy_copy({"fraud.yaml": edit})
+    rc = runner.main(["run", "--preset", "tiny", "--seed", "42", "--policies", str(policies),
+                      "--run-dir", str(runs_root / f"tiny-rules-{matches[8]}")])
+    err = capsys.readouterr().err
+    assert rc == 4
+    assert "s4_flow_truth_labels" in err and matches in err
+    assert not (runs_root / f"tiny-rules-{matches[8]}" / "data" / "layer3" / "6B" / "s4_flow_truth_labels_6B").exists()

@@ -37,16 +37,17 @@ SEGMENT_OF_FOLDER = {"world": "world", "arrivals": "5B", "behaviour": "6B", "gat
 
 
 def state_of(fqn: list[str]) -> str:
-    """'5B.S2' for models/arrivals/s2_*, 'world' for models/world/*."""
+    """'5B.S2' for models/arrivals/s2_* (and int_s2_*), 'world' for models/world/*."""
     segment = SEGMENT_OF_FOLDER.get(fqn[1], fqn[1]) if len(fqn) > 2 else "seeds"
-    name = fqn[-1]
+    name = fqn[-1].removeprefix("int_")
     if segment in ("5B", "6B") and name[:1] == "s" and name[1:2].isdigit():
         return f"{segment}.S{name[1]}"
     return segment
 
 
 class Progress:
-    """One line per finished node: stage, name, status, node time, elapsed and an ETA.
+    """One line per finished node: its state (world, 5B.S1, ..., gates), kind, name, status,
+    elapsed time and an ETA.
 
     On a terminal the line is rewritten in place; otherwise plain log lines are printed.
     """
@@ -60,6 +61,7 @@ class Progress:
         self.node_seconds: dict[str, float] = {}
         self.node_state: dict[str, str] = {}
         self.failures: list[str] = []
+        self.state = "-"
 
     def __call__(self, event) -> None:
         name = event.info.name
@@ -75,13 +77,16 @@ class Progress:
             if status in ("error", "fail", "runtime error"):
                 self.failures.append(f"{uid}: {event.data.run_result.message or status}")
             self.done += 1
-            self._show(kind, info.node_name, status)
+            if kind in ("model", "seed"):  # a test reports under the state built last
+                path = Path(info.node_path or "")
+                self.state = state_of(["", *path.parent.parts[-1:], path.stem])
+            self._show(self.state, kind, info.node_name, status)
 
-    def _show(self, kind, node, status):
+    def _show(self, state, kind, node, status):
         elapsed = time.monotonic() - self.start
         total = max(self.total, self.done)
         eta = elapsed / self.done * (total - self.done) if self.done else 0.0
-        line = (f"[{self.done:>4}/{total:<4}] {kind:<5} {node[:48]:<48} {status:<7} "
+        line = (f"[{self.done:>4}/{total:<4}] {state:<6} {kind:<5} {node[:48]:<48} {status:<7} "
                 f"elapsed {elapsed:6.1f}s  eta {eta:5.0f}s")
         if self.tty:
             self.stream.write("\r" + line[:160].ljust(160))

@@ -67,7 +67,9 @@ def plan_campaigns(seed: int, templates: dict, scenarios: list, merchants: dict,
         days = (end_us - start_us) / (24 * HOUR_US)
         for t_idx, (tid, t) in enumerate(templates.items()):
             tkey = rng.stream_keys(seed, domain, [(s_idx + 1) << 20 | (t_idx + 1) << 12])[0]
-            n = max(t["min_instances"], int(rng.poisson(tkey, U64(0), t["mean_per_30_days"] * days / 30.0)))
+            mean = t["mean_per_30_days"] * days / 30.0
+            drawn = rng.poisson(tkey, U64(0), mean) if t["instance_model"] == "POISSON" else round(mean)
+            n = max(t["min_instances"], int(drawn))
             for i in range(n):
                 cid = len(out) + 1
                 s = rng.stream_keys(seed, domain, [cid])[0]
@@ -77,17 +79,23 @@ def plan_campaigns(seed: int, templates: dict, scenarios: list, merchants: dict,
                 w_start = start_us + int(u[1] * ((end_us - start_us) - hours * HOUR_US))
                 w_end = w_start + int(hours * HOUR_US)
                 chans = t["channels"]
-                vol_m = sum(merchants["volume"].get((scenario, c), 0) for c in chans)
+                vol_m = sum((merchants["volume"].get((scenario, c), 0) for c in chans), np.zeros(merchants["id"].size))
                 eligible = np.ones(merchants["id"].size, bool)
+                classes = list(t["merchant_classes"])
+                if classes and t["classes_per_instance"]:
+                    # the instance's vertical(s): classes drawn by their traffic on the channels
+                    class_vol = np.array([vol_m[merchants["class"] == c].sum() for c in classes], float)
+                    picked = _weighted_sample(s, 105, np.arange(len(classes)), class_vol, t["classes_per_instance"])
+                    classes = [classes[j] for j in picked]
                 if t["merchant_classes"]:
-                    eligible &= np.isin(merchants["class"], t["merchant_classes"])
+                    eligible &= np.isin(merchants["class"], classes)
                 if t["merchant_roles"]:
                     eligible &= np.isin(merchants["role"], t["merchant_roles"])
                 s_lo, s_hi = t["merchant_share"]
                 weight = np.where(eligible, vol_m, 0.0)
                 k_m = max(int(round((s_lo + (s_hi - s_lo) * u[2]) * np.count_nonzero(weight))), 1) if s_hi > 0 else 0
                 cohort_m = _weighted_sample(s, 101, merchants["id"], weight, k_m)
-                vol_c = np.asarray(sum(countries["volume"].get((scenario, c), 0) for c in chans), float)
+                vol_c = sum((countries["volume"].get((scenario, c), 0) for c in chans), np.zeros(len(countries["codes"])))
                 k_c = max(int(round(t["country_share"] * np.count_nonzero(vol_c))), 1) if t["country_share"] else 0
                 codes = np.arange(len(countries["codes"]), dtype=np.int64)
                 focus = _weighted_sample(s, 102, codes, vol_c, k_c) if k_c else codes
@@ -103,9 +111,10 @@ def plan_campaigns(seed: int, templates: dict, scenarios: list, merchants: dict,
                 out.append({
                     "campaign_id": cid, "template_id": tid, "campaign_type": t["type"], "scenario_id": scenario,
                     "instance_index": i, "window_start_us": w_start, "window_end_us": w_end,
-                    "channels": list(chans), "merchant_classes": list(t["merchant_classes"]),
+                    "channels": list(chans), "merchant_classes": classes,
                     "merchant_roles": list(t["merchant_roles"]), "merchant_ids": cohort_m.tolist(),
-                    "merchant_cohort": k_m > 0,
+                    # no class of the template has traffic: an empty cohort, so the instance takes nothing
+                    "merchant_cohort": k_m > 0 or (bool(t["merchant_classes"]) and not classes),
                     "focus_countries": [countries["codes"][j] for j in focus] if k_c else [],
                     "cross_border_only": t["cross_border_only"], "cohort_entity": t["cohort_entity"],
                     "cohort_share": t["cohort_share"], "intensity": i_lo + (i_hi - i_lo) * u[4],

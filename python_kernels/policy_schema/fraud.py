@@ -25,11 +25,13 @@ def _range(item):
 
 _TEMPLATE = Obj({
     "type": Enum(CAMPAIGN_TYPES),
+    "instance_model": Enum(("FIXED", "POISSON")),
     "mean_per_30_days": Num(0.0, 1000.0),
     "min_instances": Int(0, 1000),
     "window_hours": _range(POS),
     "channels": List(Enum(CHANNELS)),
     "merchant_classes": List(Enum(DEMAND_CLASSES), min_len=0),
+    "classes_per_instance": Int(0, len(DEMAND_CLASSES)),
     "merchant_roles": List(Enum(MERCHANT_ROLES), min_len=0),
     "merchant_share": _range(PROB),
     "country_share": PROB,

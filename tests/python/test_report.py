@@ -22,6 +22,9 @@ def test_report_is_self_contained_and_every_plot_has_data(tiny_42):
     for svg in svgs:
         assert "<polyline" in svg or "<rect" in svg, svg[:200]
     assert "5B.T1" in page and "America/New_York" in page
+    for title in ("Fraud and the bank&#x27;s view", "Case delays", "Campaigns"):
+        assert f"<h2>{title}</h2>" in page, title
+    assert "CARD_TESTING" in page and "chargeback after dispute" in page
 
 
 def test_report_of_an_incomplete_run_exits_2(runs_root, capsys):

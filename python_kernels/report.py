@@ -187,15 +187,20 @@ def latency_section(con, run_dir: Path) -> list[str]:
                        "share of flows", height=300, tick_every=2)]
 
 
+def _shares(rows) -> tuple[list, dict[str, list[float]]]:
+    """(bar labels, {series: values}) from (label, series, share) rows; absent pairs are 0."""
+    labels = sorted({r[0] for r in rows})
+    groups: dict[str, list[float]] = {}
+    for label, name, share in rows:
+        groups.setdefault(name, [0.0] * len(labels))[labels.index(label)] = float(share)
+    return labels, groups
+
+
 def flow_section(con, run_dir: Path) -> list[str]:
-    rows = con.execute(f"""
+    channels, groups = _shares(con.execute(f"""
         select channel, flow_status, count(*) / sum(count(*)) over (partition by channel)
         from {_behaviour(run_dir, 's2_flow_anchor_baseline')}
-        group by channel, flow_status order by channel, flow_status""").fetchall()
-    channels = sorted({r[0] for r in rows})
-    groups: dict[str, list[float]] = {}
-    for ch, status, share in rows:
-        groups.setdefault(status, [0.0] * len(channels))[channels.index(ch)] = float(share)
+        group by channel, flow_status order by channel, flow_status""").fetchall())
     sessions = con.execute(f"""
         select least(arrival_count, 10) as n, count(*) from {_behaviour(run_dir, 's1_session_index')}
         group by all order by all""").fetchall()
@@ -216,14 +221,10 @@ def fraud_section(con, run_dir: Path) -> list[str]:
     classes = [r[0] for r in rows]
     rates = {"truth FRAUD/ABUSE": [float(r[1]) for r in rows], "bank-view fraud": [float(r[2]) for r in rows],
              "in a case": [float(r[3]) for r in rows]}
-    mix = con.execute(f"""
+    subtypes, labels = _shares(con.execute(f"""
         select truth_subtype, bank_label, count(*) / sum(count(*)) over (partition by truth_subtype)
         from {_behaviour(run_dir, 's4_flow_bank_view')}
-        group by truth_subtype, bank_label order by truth_subtype, bank_label""").fetchall()
-    subtypes = sorted({r[0] for r in mix})
-    labels: dict[str, list[float]] = {}
-    for sub, lab, share in mix:
-        labels.setdefault(lab, [0.0] * len(subtypes))[subtypes.index(sub)] = float(share)
+        group by truth_subtype, bank_label order by truth_subtype, bank_label""").fetchall())
     return [bar_chart("Fraud by merchant class: truth, the bank's view and cases (share of the class's flows)",
                       classes, rates, "share of flows", width=1100),
             bar_chart("Bank label by truth subtype (share of the subtype's flows)", subtypes, labels, "share",

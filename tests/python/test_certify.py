@@ -73,7 +73,9 @@ def test_corrupted_dataset_fails_its_gate_and_loses_the_flag(runs_root, tmp_path
     finally:
         con.close()
     vars_ = {"seed": 13, "preset": "tiny", "policy_dir": str(ROOT / "policies")}
-    assert runner.dbt_invoke("build", run_dir, vars_, 2, runner.Progress(), ["--select", "gates_5B"]).success is False
+    # eager: the gate tests also read world_policy_params, which this selection leaves out
+    selection = ["--select", "gates_5B", "--indirect-selection", "eager"]
+    assert runner.dbt_invoke("build", run_dir, vars_, 2, runner.Progress(), selection).success is False
     gates_policy = load_policies(ROOT / "policies")["gates"]
     con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"), read_only=True)
     try:

@@ -5,6 +5,7 @@
     python runner.py report [--run-dir DIR]
     python runner.py docs [--run-dir DIR]
     python runner.py certify [--preset P] [--seeds 42,7,101,202] [--out DIR]
+    python runner.py bench [--preset P] [--seed S] [--run-dir DIR]
 
 Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory);
 3 the run directory belongs to another run; 4 the pipeline failed (dbt build);
@@ -15,6 +16,7 @@ HOLD_REMEDIATE.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -30,6 +32,7 @@ from python_kernels.datasets import DATASETS  # noqa: E402
 from python_kernels.policies import PolicyError, load_policies  # noqa: E402
 from python_kernels.rng import check_seed  # noqa: E402
 from python_kernels import runs, validation  # noqa: E402
+from python_kernels.digest import table_digest  # noqa: E402
 
 BUILD_RESULTS = "build_run_results.json"
 SEGMENTS = ("5B", "6B")  # segments whose gates the pipeline produces (gates.yaml lists pending ones)
@@ -37,12 +40,24 @@ SEGMENT_OF_FOLDER = {"world": "world", "arrivals": "5B", "behaviour": "6B", "gat
 
 
 def state_of(fqn: list[str]) -> str:
-    """'5B.S2' for models/arrivals/s2_* (and int_s2_*), 'world' for models/world/*."""
+    """'5B.S2' for models/arrivals/s2_* (and int_s2_*), 'world' for models/world/*, and
+    '5B.S5' / '6B.S5' for the gates of a segment (its validation state)."""
     segment = SEGMENT_OF_FOLDER.get(fqn[1], fqn[1]) if len(fqn) > 2 else "seeds"
     name = fqn[-1].removeprefix("int_")
     if segment in ("5B", "6B") and name[:1] == "s" and name[1:2].isdigit():
         return f"{segment}.S{name[1]}"
+    if segment == "gates" and name.removeprefix("gates_") in SEGMENTS:
+        return f"{name.removeprefix('gates_')}.S5"
     return segment
+
+
+def node_state(info) -> str | None:
+    """State of a model or seed from dbt's node info; None for a test (it belongs to the
+    state built last)."""
+    if info.unique_id.split(".")[0] not in ("model", "seed"):
+        return None
+    path = Path(info.node_path or "")
+    return state_of(["", *path.parent.parts[-1:], path.stem])
 
 
 class Progress:
@@ -77,9 +92,7 @@ class Progress:
             if status in ("error", "fail", "runtime error"):
                 self.failures.append(f"{uid}: {event.data.run_result.message or status}")
             self.done += 1
-            if kind in ("model", "seed"):  # a test reports under the state built last
-                path = Path(info.node_path or "")
-                self.state = state_of(["", *path.parent.parts[-1:], path.stem])
+            self.state = node_state(info) or self.state
             self._show(self.state, kind, info.node_name, status)
 
     def _show(self, state, kind, node, status):
@@ -106,7 +119,7 @@ def say(msg: str) -> None:
 
 
 def dbt_invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress: Progress,
-               selection: list[str]):
+               selection: list[str], callbacks=()):
     """Run one dbt command for this run in-process and release DuckDB afterwards.
 
     dbt-duckdb keeps its connection open after the command; the runner's own connection to
@@ -124,7 +137,7 @@ def dbt_invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress:
     cwd = os.getcwd()
     os.chdir(PROJECT_DIR)  # relative paths in profiles/vars are project-relative
     try:
-        result = dbtRunner(callbacks=[progress]).invoke(args)
+        result = dbtRunner(callbacks=[progress, *callbacks]).invoke(args)
     finally:
         os.chdir(cwd)
         progress.close()
@@ -135,9 +148,9 @@ def dbt_invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress:
     return result
 
 
-def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress) -> dict:
+def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress, callbacks=()) -> dict:
     """Build models, seeds and data tests except the gate tests; returns the manifest's nodes."""
-    result = dbt_invoke("build", run_dir, vars_, threads, progress, ["--exclude", "tag:gate"])
+    result = dbt_invoke("build", run_dir, vars_, threads, progress, ["--exclude", "tag:gate"], callbacks)
     if not result.success:
         detail = "\n  ".join(progress.failures[:10]) or str(result.exception or "see the dbt log")
         raise runs.RunError(f"dbt build failed:\n  {detail}\nlog: {run_dir / 'logs' / 'dbt.log'}", 4)
@@ -146,9 +159,9 @@ def dbt_build(run_dir: Path, vars_: dict, threads: int, progress: Progress) -> d
     return json.loads((work / "target" / "manifest.json").read_text())["nodes"]
 
 
-def dbt_gate_tests(run_dir: Path, vars_: dict, threads: int) -> Path:
+def dbt_gate_tests(run_dir: Path, vars_: dict, threads: int, callbacks=()) -> Path:
     """Run the gate tests (a failing gate is a verdict, not a crash); returns their results file."""
-    result = dbt_invoke("test", run_dir, vars_, threads, Progress(), ["--select", "tag:gate"])
+    result = dbt_invoke("test", run_dir, vars_, threads, Progress(), ["--select", "tag:gate"], callbacks)
     path = run_dir / "work" / "target" / "run_results.json"
     if result.exception is not None or not path.exists():
         raise runs.RunError(f"dbt gate tests could not run: {result.exception}\n"
@@ -156,7 +169,9 @@ def dbt_gate_tests(run_dir: Path, vars_: dict, threads: int) -> Path:
     return path
 
 
-def cmd_run(args) -> int:
+def cmd_run(args, meter=None) -> int:
+    """Build, publish and validate one run. With a bench `meter`, every state is measured and
+    the run starts from an empty database (a benchmark must not reuse earlier tables)."""
     # Everything is validated before anything is written.
     try:
         seed = check_seed(args.seed)
@@ -175,6 +190,7 @@ def cmd_run(args) -> int:
     preset = policies.preset(args.preset)
     runs.check_seed_files()
     run_dir = runs.resolve_run_dir(args.run_dir, args.preset, seed)
+    runs.check_disk(run_dir, args.preset, preset)
     identity = {
         "seed": seed,
         "preset": args.preset,
@@ -182,13 +198,16 @@ def cmd_run(args) -> int:
         "manifest_fingerprint": runs.manifest_fingerprint(args.preset, preset),
     }
     runs.claim_run_dir(run_dir, identity)
+    if meter is not None:
+        runs.drop_database(run_dir)
     say(f"run {run_dir.name}: preset={args.preset} seed={seed} "
         f"parameter_hash={policies.parameter_hash[:12]} -> {run_dir}")
 
     t0 = time.monotonic()
     progress = Progress()
     vars_ = {"seed": seed, "preset": args.preset, "policy_dir": str(policy_dir)}
-    nodes = dbt_build(run_dir, vars_, args.threads, progress)
+    callbacks = [meter] if meter is not None else []
+    nodes = dbt_build(run_dir, vars_, args.threads, progress, callbacks)
     build_seconds = time.monotonic() - t0
 
     state_seconds: dict[str, float] = defaultdict(float)
@@ -199,12 +218,14 @@ def cmd_run(args) -> int:
 
     t1 = time.monotonic()
     datasets = {}
+    measure = meter.phase if meter is not None else lambda name: contextlib.nullcontext()
     try:
         con = duckdb.connect(os.environ["FDE_DUCKDB_PATH"], read_only=True)
         try:
             for ds in DATASETS:
-                n, digest = runs.content_digest(con, ds.model)
-                path = runs.publish(con, ds, run_dir / "data")
+                with measure("publish"):
+                    n, digest = table_digest(con, ds.model)
+                    path = runs.publish(con, ds, run_dir / "data")
                 datasets[ds.dataset_id] = {"rows": n, "content_digest": digest,
                                            "path": str(path.relative_to(run_dir))}
                 say(f"published {ds.dataset_id:<36} {n:>12,} rows")
@@ -217,14 +238,15 @@ def cmd_run(args) -> int:
     state_seconds["publish"] = time.monotonic() - t1
 
     t2 = time.monotonic()
-    gate_results = dbt_gate_tests(run_dir, vars_, args.threads)
-    con = duckdb.connect(os.environ["FDE_DUCKDB_PATH"], read_only=True)
-    try:
-        summary = validation.validate_run(run_dir, con, policies["gates"],
-                                          [run_dir / "work" / BUILD_RESULTS, gate_results],
-                                          segments=SEGMENTS)
-    finally:
-        con.close()
+    with measure("validation"):
+        gate_results = dbt_gate_tests(run_dir, vars_, args.threads)
+        con = duckdb.connect(os.environ["FDE_DUCKDB_PATH"], read_only=True)
+        try:
+            summary = validation.validate_run(run_dir, con, policies["gates"],
+                                              [run_dir / "work" / BUILD_RESULTS, gate_results],
+                                              segments=SEGMENTS)
+        finally:
+            con.close()
     state_seconds["validation"] = time.monotonic() - t2
     say(f"validation: {summary['verdict']} (grade {summary['grade']})"
         + (f"; blockers: {', '.join(summary['blockers'])}" if summary["blockers"] else ""))
@@ -333,6 +355,71 @@ def cmd_certify(args) -> int:
     return 0 if decision["decision"] in certify.PASSING else 7
 
 
+def cmd_bench(args) -> int:
+    import platform
+
+    import duckdb
+
+    from python_kernels import bench
+
+    # One dbt node at a time, so every second, CPU second and byte of RSS belongs to one state.
+    os.environ["FDE_DBT_THREADS"] = "1"
+    run_dir_arg = args.run_dir or str(runs.runs_root() / f"bench-{args.preset}-seed{args.seed}")
+    run_args = argparse.Namespace(preset=args.preset, seed=args.seed, run_dir=run_dir_arg,
+                                  policies=args.policies, threads=args.threads)
+    meter = bench.Meter(node_state)
+    t0 = time.monotonic()
+    try:
+        rc = cmd_run(run_args, meter)
+    finally:
+        peak = meter.close()
+    total = time.monotonic() - t0
+    run_dir = runs.resolve_run_dir(run_dir_arg, args.preset, args.seed)
+    receipt = json.loads((run_dir / runs.RECEIPT_FILE).read_text())
+
+    say("bench: measuring the raw zstd Parquet write rate (W) of the run's own tables")
+    con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"), read_only=True)
+    try:
+        con.execute(f"set threads = {args.threads}")
+        rows = bench.table_rows(con, sorted({m for ms in meter.models.values() for m in ms}))
+        rates = bench.write_rates(con, sorted(rows), run_dir / "work" / "bench_w")
+    finally:
+        con.close()
+    published = {ds.model: receipt["datasets"][ds.dataset_id]["rows"] for ds in DATASETS}
+    record = bench.summarise(meter, rows, rates, published,
+                             receipt["datasets"]["arrival_events_5B"]["rows"], total, peak)
+    record.update({
+        "run_id": receipt["run_id"], "preset": args.preset, "seed": receipt["seed"], "threads": args.threads,
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "memory_bytes": os.sysconf("SC_PHYS_PAGES") * bench.PAGE,
+                    "platform": platform.platform(), "python": platform.python_version()},
+        "versions": receipt["versions"], "gate_verdict": receipt["gate_verdict"]["verdict"],
+    })
+    out = run_dir / "bench"
+    out.mkdir(exist_ok=True)
+    bench.write_json(out / "bench.json", record)
+    table = bench.markdown(record, f"Benchmark {receipt['run_id']} ({record['machine']['cpus']} CPUs, "
+                                   f"{record['machine']['memory_bytes'] / 1024 ** 3:.0f} GB)")
+    (out / "bench.md").write_text(table)
+    scaling = bench.scaling_markdown(bench.latest_records(runs.runs_root()))
+    (runs.runs_root() / "bench_scaling.md").write_text(scaling)
+    print(table + "\n" + scaling, flush=True)
+    say(f"bench: {out / 'bench.md'}, {out / 'bench.json'}; scaling table {runs.runs_root() / 'bench_scaling.md'}")
+    return rc
+
+
+def build_options(parser, default_run_dir: str) -> None:
+    """The options of a command that builds one run."""
+    parser.add_argument("--preset", default="small", help="tiny, small (default), medium or large")
+    parser.add_argument("--seed", type=int, default=42, help="run seed, an integer in [0, 2**63) (default 42)")
+    parser.add_argument("--run-dir", default=None,
+                        help=f"run directory below the runs root (default {default_run_dir})")
+    parser.add_argument("--policies", default=str(PROJECT_DIR / "policies"),
+                        help="policy folder (default: the project's policies/)")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
+                        help="DuckDB threads (default 2, or FDE_THREADS)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="runner.py",
@@ -344,14 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="build one run (world -> arrivals -> behaviour -> gates) and publish it",
                          description="Build one run: dbt build with this run's vars, publish the datasets "
                                      "as Parquet, write run_receipt.json last.")
-    run.add_argument("--preset", default="small", help="tiny, small (default), medium or large")
-    run.add_argument("--seed", type=int, default=42, help="run seed, an integer in [0, 2**63) (default 42)")
-    run.add_argument("--run-dir", default=None,
-                     help="run directory below the runs root (default runs/<preset>-seed<seed>)")
-    run.add_argument("--policies", default=str(PROJECT_DIR / "policies"),
-                     help="policy folder (default: the project's policies/)")
-    run.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
-                     help="DuckDB threads (default 2, or FDE_THREADS)")
+    build_options(run, "runs/<preset>-seed<seed>")
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="write a self-contained HTML report of a run (plots and gateboard)",
@@ -389,6 +469,16 @@ def build_parser() -> argparse.ArgumentParser:
     cer.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
                      help="DuckDB threads of the runs it builds (default 2, or FDE_THREADS)")
     cer.set_defaults(func=cmd_certify)
+
+    ben = sub.add_parser("bench", help="build one run from an empty database and measure every state",
+                         description="Build one run (one dbt node at a time) into runs/bench-<preset>-seed<seed>, "
+                                     "recording per state wall and CPU seconds, peak RSS, rows and bytes; then "
+                                     "measure the raw zstd Parquet write rate W of the same tables and print the "
+                                     "table state / seconds / budget / rows/s / efficiency (rows/s / W). Writes "
+                                     "<run>/bench/bench.{md,json} and the scaling table <runs root>/bench_scaling.md "
+                                     "(seconds per million arrivals of the latest benchmark of each preset).")
+    build_options(ben, "runs/bench-<preset>-seed<seed>")
+    ben.set_defaults(func=cmd_bench)
     return p
 
 

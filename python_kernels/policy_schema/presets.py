@@ -15,7 +15,7 @@ _preset = Obj({
     "multisite_sigma": Num(0.0, 5.0),
     "multisite_cap": Int(2, 10_000),
     "arrivals_target": Int(1_000, 1_000_000_000),
-    "chunk_rows": Int(100_000, 1_000_000_000),
+    "chunk_rows": Int(10_000, 1_000_000_000),
 })
 
 

@@ -228,7 +228,7 @@ def test_unknown_top_level_key(folder):
 
 def test_missing_required_key(folder):
     edit_presets(folder, lambda p: p["small"].pop("chunk_rows"))
-    expect_error(folder, "presets.yaml", "presets.small.chunk_rows", None, "a required key (an integer >= 100000")
+    expect_error(folder, "presets.yaml", "presets.small.chunk_rows", None, "a required key (an integer >= 10000")
 
 
 def test_missing_preset(folder):

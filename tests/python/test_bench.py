@@ -1,0 +1,121 @@
+"""The benchmark command and the disk check: measured states, W, the tables; chunking and a
+single dbt thread leave the data unchanged."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+import runner
+from conftest import _receipt
+from python_kernels import bench, runs
+
+STATES = ("5B.S1", "5B.S2", "5B.S3", "5B.S4", "5B.S5", "6B.S1", "6B.S2", "6B.S3", "6B.S4", "6B.S5")
+
+
+@pytest.fixture(scope="module")
+def tiny_bench(runs_root):
+    rc = runner.main(["bench", "--preset", "tiny", "--seed", "42"])
+    assert rc == 0
+    return runs_root / "bench-tiny-seed42"
+
+
+def test_bench_measures_every_budgeted_state(tiny_bench):
+    record = json.loads((tiny_bench / "bench" / "bench.json").read_text())
+    receipt = _receipt(tiny_bench)
+    assert record["arrivals"] == receipt["datasets"]["arrival_events_5B"]["rows"] > 0
+    for state in STATES:
+        s = record["states"][state]
+        assert s["seconds"] > 0 and s["cpu_seconds"] > 0 and s["peak_rss_bytes"] > 100 * 2 ** 20, state
+        assert s["rows"] > 0 and s["parquet_bytes"] > 0 and 0 < s["efficiency"], state
+        assert s["budget_large_seconds"] == bench.BUDGETS_LARGE[state]
+    # the arrivals state writes exactly the arrivals; 6B.S4 at least one truth label per flow
+    assert record["states"]["5B.S4"]["rows"] == record["arrivals"]
+    assert record["states"]["6B.S4"]["rows"] > receipt["datasets"]["s4_flow_truth_labels_6B"]["rows"]
+    for state in ("publish", "validation"):
+        assert record["states"][state]["seconds"] > 0
+    e = record["end_to_end"]
+    assert e["rows_published"] == sum(d["rows"] for d in receipt["datasets"].values())
+    assert e["seconds"] >= sum(s["seconds"] for s in record["states"].values()) * 0.95
+    assert 0 < e["efficiency"] < 1 and e["peak_rss_bytes"] >= max(s["peak_rss_bytes"] for s in record["states"].values())
+    for table, rate in record["write_rates"].items():
+        assert rate["rows"] > 0 and rate["seconds"] > 0 and rate["bytes"] > 0, table
+    assert not (tiny_bench / "work" / "bench_w").exists()
+
+
+def test_bench_writes_its_table_and_the_scaling_table(tiny_bench, runs_root):
+    table = (tiny_bench / "bench" / "bench.md").read_text()
+    assert "| state | seconds | CPU s | peak RSS GB | rows |" in table
+    assert "| 6B.S4 |" in table and "End to end:" in table
+    scaling = (runs_root / "bench_scaling.md").read_text()
+    assert "| state | tiny (0.05M) |" in scaling and "| end to end |" in scaling
+
+
+def test_bench_builds_the_same_data_as_a_run(tiny_bench, tiny_42):
+    # one dbt thread and a rebuilt database change nothing
+    a, b = _receipt(tiny_bench)["datasets"], _receipt(tiny_42)["datasets"]
+    assert {k: v["content_digest"] for k, v in a.items()} == {k: v["content_digest"] for k, v in b.items()}
+
+
+def test_small_chunks_give_the_same_data(runs_root, tiny_42, policy_copy):
+    def chunks(data):
+        data["presets"]["tiny"]["chunk_rows"] = 10_000  # ~5 chunks of the ~50k tiny arrivals
+    folder = policy_copy({"presets.yaml": chunks})
+    rc = runner.main(["run", "--preset", "tiny", "--run-dir", str(runs_root / "tiny-42-chunks"),
+                      "--policies", str(folder)])
+    assert rc == 0
+    a, b = _receipt(runs_root / "tiny-42-chunks")["datasets"], _receipt(tiny_42)["datasets"]
+    assert {k: v["content_digest"] for k, v in a.items()} == {k: v["content_digest"] for k, v in b.items()}
+
+
+def test_a_run_the_disk_cannot_hold_is_refused(runs_root, policy_copy, capsys):
+    def huge(data):
+        data["presets"]["tiny"]["arrivals_target"] = 1_000_000_000
+    folder = policy_copy({"presets.yaml": huge})
+    run_dir = runs_root / "tiny-huge"
+    rc = runner.main(["run", "--preset", "tiny", "--run-dir", str(run_dir), "--policies", str(folder)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "needs about 900.0 GB of disk" in err and "GB is free there" in err
+    assert not run_dir.exists()
+
+
+def test_disk_estimate_counts_what_the_run_directory_already_holds(tmp_path):
+    preset = {"arrivals_target": 1_000, "scenarios": ["baseline_v1"]}
+    runs.check_disk(tmp_path / "new", "p", preset)  # 0.9 MB fits anywhere
+    free = __import__("shutil").disk_usage(tmp_path).free
+    preset["arrivals_target"] = free // runs.DISK_BYTES_PER_ARRIVAL + 1
+    with pytest.raises(runs.RunError):
+        runs.check_disk(tmp_path / "new", "p", preset)
+
+
+def test_meter_phase_records_wall_cpu_and_peak_memory():
+    meter = bench.Meter(lambda info: None, interval=0.01)
+    with meter.phase("idle"):
+        time.sleep(0.05)
+    with meter.phase("busy"):
+        block = np.ones(300 * 2 ** 20 // 8)  # 300 MB touched
+        time.sleep(0.05)
+        del block
+    peak = meter.close()
+    assert meter.wall["idle"] >= 0.05 and meter.cpu["idle"] < 0.05
+    assert meter.peak["busy"] >= meter.peak["idle"] + 250 * 2 ** 20
+    assert peak >= meter.peak["busy"]
+
+
+def test_efficiency_is_raw_write_time_over_state_time():
+    class FakeMeter:
+        wall = {"6B.S3": 10.0}
+        cpu = {"6B.S3": 15.0}
+        peak = {"6B.S3": 2 ** 30}
+        models = {"6B.S3": ["a", "b"]}
+    rates = {"a": {"rows": 100, "seconds": 1.0, "bytes": 1000}, "b": {"rows": 50, "seconds": 0.5, "bytes": 200}}
+    record = bench.summarise(FakeMeter(), {"a": 400, "b": 100}, rates, {"a": 400}, 1_250_000, 20.0, 2 ** 31)
+    s = record["states"]["6B.S3"]
+    assert s["rows"] == 500 and s["rows_per_second"] == 50
+    assert s["efficiency"] == pytest.approx((400 / 100 * 1.0 + 100 / 50 * 0.5) / 10.0)
+    assert s["parquet_bytes"] == 400 * 10 + 100 * 4
+    assert s["budget_at_this_size_seconds"] == pytest.approx(300 * 0.01)
+    assert s["seconds_per_million_arrivals"] == pytest.approx(8.0)
+    assert record["end_to_end"]["efficiency"] == pytest.approx(4.0 / 20.0)

@@ -220,7 +220,7 @@ def cmd_run(args, meter=None) -> int:
     datasets = {}
     measure = meter.phase if meter is not None else lambda name: contextlib.nullcontext()
     try:
-        con = duckdb.connect(os.environ["FDE_DUCKDB_PATH"], read_only=True)
+        con = runs.connect(run_dir, args.threads)
         try:
             for ds in DATASETS:
                 with measure("publish"):
@@ -240,7 +240,7 @@ def cmd_run(args, meter=None) -> int:
     t2 = time.monotonic()
     with measure("validation"):
         gate_results = dbt_gate_tests(run_dir, vars_, args.threads)
-        con = duckdb.connect(os.environ["FDE_DUCKDB_PATH"], read_only=True)
+        con = runs.connect(run_dir, args.threads)
         try:
             summary = validation.validate_run(run_dir, con, policies["gates"],
                                               [run_dir / "work" / BUILD_RESULTS, gate_results],
@@ -358,8 +358,6 @@ def cmd_certify(args) -> int:
 def cmd_bench(args) -> int:
     import platform
 
-    import duckdb
-
     from python_kernels import bench
 
     # One dbt node at a time, so every second, CPU second and byte of RSS belongs to one state.
@@ -378,9 +376,8 @@ def cmd_bench(args) -> int:
     receipt = json.loads((run_dir / runs.RECEIPT_FILE).read_text())
 
     say("bench: measuring the raw zstd Parquet write rate (W) of the run's own tables")
-    con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"), read_only=True)
+    con = runs.connect(run_dir, args.threads)
     try:
-        con.execute(f"set threads = {args.threads}")
         rows = bench.table_rows(con, sorted({m for ms in meter.models.values() for m in ms}))
         rates = bench.write_rates(con, sorted(rows), run_dir / "work" / "bench_w")
     finally:

@@ -160,6 +160,18 @@ def claim_run_dir(run_dir: Path, identity: dict) -> None:
     (run_dir / RECEIPT_FILE).unlink(missing_ok=True)
 
 
+def connect(run_dir: Path, threads: int):
+    """Read-only connection to the run's database under the same limits as the dbt profile
+    (DuckDB's own default would let its buffer pool grow to 80% of RAM while publishing)."""
+    import duckdb
+
+    con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"), read_only=True)
+    con.execute(f"set memory_limit = '{os.environ.get('FDE_MEMORY_LIMIT', '10GB')}'")
+    con.execute(f"set threads = {int(threads)}")
+    con.execute("set preserve_insertion_order = false")
+    return con
+
+
 def drop_database(run_dir: Path) -> None:
     """Remove the run's DuckDB database, its WAL and spill folder (the run is rebuilt from nothing)."""
     work = run_dir / "work"

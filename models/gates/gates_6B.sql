@@ -25,7 +25,8 @@ with flows as (
     select flow_id, currency_code, amount from {{ ref('s2_flow_anchor_baseline') }}
 ),
 
-labelled as (
+-- materialised: a dozen gates read this four-way join of every flow
+labelled as materialized (
     select f.*, t.fraud_label, t.is_fraud_truth, t.rule_match_count, b.bank_label, b.is_fraud_bank_view,
            coalesce(c.primary_demand_class, '__UNK__') as demand_class
     from {{ ref('s3_flow_anchor_with_fraud') }} as f

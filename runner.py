@@ -7,7 +7,8 @@
     python runner.py certify [--preset P] [--seeds 42,7,101,202] [--out DIR]
     python runner.py bench [--preset P] [--seed S] [--run-dir DIR]
 
-Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory);
+Exit codes: 0 success; 2 bad input (arguments, preset, seed, policies, run directory, not
+enough free disk);
 3 the run directory belongs to another run; 4 the pipeline failed (dbt build);
 5 publishing or the receipt failed; 6 the run is published but failed validation
 (a hard gate or required check missed: no _passed.flag); 7 certification decided

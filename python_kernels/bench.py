@@ -238,8 +238,11 @@ def scaling_markdown(records: dict[str, dict]) -> str:
     for state in states:
         cells = [records[p]["states"].get(state, {}).get("seconds_per_million_arrivals") for p in presets]
         lines.append(f"| {state} | " + " | ".join("" if c is None else f"{c:.2f}" for c in cells) + " |")
-    lines.append("| end to end | " + " | ".join(
-        f"{records[p]['end_to_end']['seconds_per_million_arrivals']:.2f}" for p in presets) + " |")
+    per_m = [records[p]["end_to_end"]["seconds_per_million_arrivals"] for p in presets]
+    lines.append("| end to end | " + " | ".join(f"{c:.2f}" for c in per_m) + " |")
+    # SPEC §10 asks per-arrival cost to stay within ±30% from one preset to the next
+    lines.append("| end to end, change from the preset before | " + " | ".join(
+        [""] + [f"{b / a - 1:+.0%}" for a, b in zip(per_m, per_m[1:])]) + " |")
     return "\n".join(lines) + "\n"
 
 

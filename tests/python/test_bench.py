@@ -119,3 +119,13 @@ def test_efficiency_is_raw_write_time_over_state_time():
     assert s["budget_at_this_size_seconds"] == pytest.approx(300 * 0.01)
     assert s["seconds_per_million_arrivals"] == pytest.approx(8.0)
     assert record["end_to_end"]["efficiency"] == pytest.approx(4.0 / 20.0)
+
+
+def test_scaling_table_compares_each_preset_with_the_one_before():
+    def record(arrivals, seconds):
+        return {"arrivals": arrivals, "states": {"6B.S3": {"seconds_per_million_arrivals": seconds / arrivals * 1e6}},
+                "end_to_end": {"seconds_per_million_arrivals": seconds / arrivals * 1e6}}
+    table = bench.scaling_markdown({"medium": record(40_000_000, 1_000), "small": record(5_000_000, 100)})
+    assert "| state | small (5.00M) | medium (40.00M) |" in table
+    assert "| 6B.S3 | 20.00 | 25.00 |" in table
+    assert "| end to end, change from the preset before |  | +25% |" in table

@@ -131,6 +131,8 @@ def dbt_invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress:
 
     work = run_dir / "work"
     os.environ["FDE_DUCKDB_PATH"] = str(work / "engine.duckdb")
+    os.environ["FDE_DATASETS_DIR"] = str(runs.datasets_dir(run_dir))
+    runs.datasets_dir(run_dir).mkdir(exist_ok=True)  # DuckDB's COPY makes only the last folder
     os.environ["FDE_THREADS"] = str(threads)
     os.environ["DBT_PROFILES_DIR"] = str(PROJECT_DIR)
     args = [*command.split(), "--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"),
@@ -226,7 +228,8 @@ def cmd_run(args, meter=None) -> int:
             for ds in DATASETS:
                 with measure("publish"):
                     n, digest = table_digest(con, ds.model)
-                    path = runs.publish(con, ds, run_dir / "data")
+                    path = runs.publish(con, ds, run_dir / "data",
+                                        runs.datasets_dir(run_dir) / ds.model if ds.scenario else None)
                 datasets[ds.dataset_id] = {"rows": n, "content_digest": digest,
                                            "path": str(path.relative_to(run_dir))}
                 say(f"published {ds.dataset_id:<36} {n:>12,} rows")

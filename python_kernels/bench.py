@@ -109,7 +109,8 @@ class Meter:
 
 
 def table_rows(con, tables: list[str]) -> dict[str, int]:
-    existing = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    # tables and views: a `dataset` model is a view over its Parquet files
+    existing = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables if t in existing}
 
 

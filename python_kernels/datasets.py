@@ -14,7 +14,9 @@ class Dataset:
     model: str                 # dbt model (DuckDB table) it is exported from
     dataset_id: str            # published name
     folder: str                # path under the run's data/ directory
-    partition_by: str | None = None
+    # Split by scenario_id; dbt's `dataset` materialisation writes it as Parquet and publishing
+    # hard-links those files (world tables are exported from DuckDB instead).
+    scenario: bool = False
     seeded: bool = True        # False for tables no random draw shapes (same for every seed)
 
     @property
@@ -53,11 +55,11 @@ WORLD = (
 )
 
 ARRIVALS = (
-    Dataset("s4_arrival_events", "arrival_events_5B", "layer2/5B", partition_by="scenario_id"),
+    Dataset("s4_arrival_events", "arrival_events_5B", "layer2/5B", scenario=True),
 )
 
 BEHAVIOUR = tuple(
-    Dataset(model, f"{model}_6B", "layer3/6B", partition_by="scenario_id")
+    Dataset(model, f"{model}_6B", "layer3/6B", scenario=True)
     for model in ("s1_arrival_entities", "s1_session_index", "s2_flow_anchor_baseline", "s2_event_stream_baseline",
                   "s3_campaign_catalogue", "s3_flow_anchor_with_fraud", "s3_event_stream_with_fraud",
                   "s4_flow_truth_labels", "s4_flow_bank_view", "s4_event_labels", "s4_case_timeline")

@@ -3,6 +3,7 @@
 A run is one (seed, preset, policy set) and lives in one directory:
     run_identity.json   written first; a directory holding another identity is refused
     work/               DuckDB database, dbt target, spill space (not for readers)
+    work/datasets/      scenario datasets as the `dataset` materialisation wrote them
     data/...            published Parquet datasets (see datasets.py)
     run_receipt.json    written last: only a run with a receipt is complete
 """
@@ -172,12 +173,19 @@ def connect(run_dir: Path, threads: int):
     return con
 
 
+def datasets_dir(run_dir: Path) -> Path:
+    """Where dbt's `dataset` materialisation (macros/dataset.sql) writes the scenario datasets."""
+    return run_dir / "work" / "datasets"
+
+
 def drop_database(run_dir: Path) -> None:
-    """Remove the run's DuckDB database, its WAL and spill folder (the run is rebuilt from nothing)."""
+    """Remove the run's DuckDB database, its WAL, spill folder and dataset files (the run is
+    rebuilt from nothing)."""
     work = run_dir / "work"
     for name in ("engine.duckdb", "engine.duckdb.wal"):
         (work / name).unlink(missing_ok=True)
     shutil.rmtree(work / "engine.duckdb.tmp", ignore_errors=True)
+    shutil.rmtree(datasets_dir(run_dir), ignore_errors=True)
 
 
 def _describe(identity) -> str:
@@ -187,19 +195,27 @@ def _describe(identity) -> str:
             f"parameter_hash={str(identity.get('parameter_hash'))[:12]}")
 
 
-def publish(con, dataset: Dataset, data_dir: Path) -> Path:
-    """Export a table to Parquet in a staging folder, then move it into place in one rename."""
+def publish(con, dataset: Dataset, data_dir: Path, written: Path | None = None) -> Path:
+    """Put a dataset into a staging folder, then move it into place in one rename.
+
+    `written` is the folder of Parquet files dbt's `dataset` materialisation already wrote for
+    it: those are hard-linked (the rows are on disk once). Otherwise the table is exported."""
     final = data_dir / dataset.path
     staging = data_dir / STAGING / dataset.path
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    options = "format parquet, compression zstd, row_group_size 1000000, filename_pattern 'part-{i}'"
-    if dataset.partition_by:
-        options += f", partition_by ({dataset.partition_by})"
-        target = staging
+    if written is not None:
+        # file by file: a rebuild's overwrite leaves the folders of vanished partitions behind, empty
+        parts = sorted(written.glob("*/*.parquet"))
+        if not parts:
+            raise RunError(f"{dataset.model} left no Parquet files in {written}: a scenario dataset's "
+                           "model must be materialized as 'dataset' (macros/dataset.sql)", 5)
+        for part in parts:
+            (staging / part.parent.name).mkdir(parents=True, exist_ok=True)
+            os.link(part, staging / part.parent.name / part.name)
     else:
-        target = staging / "part-0.parquet"
-    con.execute(f"copy (select * from {dataset.model}) to '{target}' ({options})")
+        staging.mkdir(parents=True)
+        con.execute(f"copy (select * from {dataset.model}) to '{staging / 'part-0.parquet'}' "
+                    "(format parquet, compression zstd, row_group_size 1000000)")
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
         # Same identity, rebuilt: move the old copy aside first so the swap is one rename.

@@ -16,7 +16,7 @@ STAGE = "s4_arrival_events__stage"
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     p_hybrid = ctx.policies["arrivals"]["routing"]["p_virtual_hybrid"]
     tz = load_tz_table(dbt.ref("world_tz_transitions").to_arrow_table())

@@ -19,7 +19,7 @@ US_PER_DAY = 86_400_000_000
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     policy = ctx.policies["behaviour"]
     countries = sorted(dbt.ref("world_countries").to_arrow_table().column("country_iso").to_pylist())

@@ -18,7 +18,7 @@ CHANNEL_SETS = [",".join(sorted(c for k, c in enumerate(behaviour.CHANNELS) if m
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     session.register("si_entities", dbt.ref("s1_arrival_entities"))
     groups = session.execute("""

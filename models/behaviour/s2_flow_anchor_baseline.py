@@ -20,7 +20,7 @@ LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_se
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     policy = ctx.policies["behaviour"]
     countries = dbt.ref("world_countries").to_arrow_table()

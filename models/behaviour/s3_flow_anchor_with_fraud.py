@@ -16,7 +16,7 @@ STAGE = "s3_flow_anchor_with_fraud__stage"
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     policy = ctx.policies["fraud"]
     timing = {k: [v["median_seconds"], v["sigma"], v["min_seconds"], v["max_seconds"]]

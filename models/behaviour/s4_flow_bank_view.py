@@ -21,7 +21,7 @@ LINEAGE = ("flow_id", "scenario_id", "arrival_id", "account_id", "merchant_id", 
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     policy = ctx.policies["fraud"]
     params = labels.bank_params(policy)

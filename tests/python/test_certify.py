@@ -67,9 +67,14 @@ def test_corrupted_dataset_fails_its_gate_and_loses_the_flag(runs_root, tmp_path
     run_dir = runs_root / "tiny-seed13"
     validation.open_run(run_dir)  # validated before the corruption
     con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"))
-    try:  # one arrival in ten shows a local time an hour off
-        con.execute("update s4_arrival_events set ts_local_primary = ts_local_primary + interval 1 hour "
-                    "where arrival_id % 10 = 0")
+    try:  # one arrival in ten shows a local time an hour off (the model is a view over Parquet)
+        con.execute("""
+            create table corrupted as
+            select * replace (case when arrival_id % 10 = 0 then ts_local_primary + interval 1 hour
+                                   else ts_local_primary end as ts_local_primary)
+            from s4_arrival_events;
+            drop view s4_arrival_events;
+            alter table corrupted rename to s4_arrival_events""")
     finally:
         con.close()
     vars_ = {"seed": 13, "preset": "tiny", "policy_dir": str(ROOT / "policies")}

@@ -1,0 +1,139 @@
+"""The `dataset` materialisation (macros/dataset.sql): scenario datasets are written once as
+Parquet split by scenario_id, read back through a view, and published by hard links."""
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from python_kernels import runs
+from python_kernels.datasets import DATASETS
+from runner import PROJECT_DIR
+
+MODELS = {
+    "rows_sql.sql": "select * from (values ('b', 2, 'y'), ('a', 1, 'x'), ('a', 3, null)) t(scenario_id, n, s)",
+    "empty_sql.sql": "select 'a' as scenario_id, 1::bigint as n, 'x' as s where false",
+    "rows_py.py": """
+        import pyarrow as pa
+
+        def model(dbt, session):
+            dbt.config(materialized="dataset")
+            return pa.table({"n": [1, 2, 3], "scenario_id": ["a", "b", "b"]})
+    """,
+    "empty_py.py": """
+        import pyarrow as pa
+
+        def model(dbt, session):
+            dbt.config(materialized="dataset")
+            return pa.table({"n": pa.array([], pa.int64()), "scenario_id": pa.array([], pa.string())})
+    """,
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A throwaway dbt project with the engine's macro and four dataset models."""
+    root = tmp_path / "project"
+    (root / "models").mkdir(parents=True)
+    (root / "macros").mkdir()
+    shutil.copy(PROJECT_DIR / "macros" / "dataset.sql", root / "macros")
+    (root / "dbt_project.yml").write_text(textwrap.dedent("""
+        name: dataset_check
+        version: "1.0"
+        config-version: 2
+        profile: fraud_engine
+        models:
+          dataset_check:
+            +materialized: dataset
+    """))
+    for name, code in MODELS.items():
+        (root / "models" / name).write_text(textwrap.dedent(code))
+    (tmp_path / "datasets").mkdir()
+    monkeypatch.setenv("FDE_DUCKDB_PATH", str(tmp_path / "check.duckdb"))
+    monkeypatch.setenv("FDE_DATASETS_DIR", str(tmp_path / "datasets"))
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(PROJECT_DIR))
+    return root
+
+
+def _build(root: Path) -> None:
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(["build", "--project-dir", str(root), "--target-path", str(root / "target"),
+                                 "--log-path", str(root / "logs"), "--quiet"])
+    DuckDBConnectionManager.close_all_connections()
+    assert result.success, result.exception
+
+
+def _query(tmp_path: Path, sql: str):
+    con = duckdb.connect(str(tmp_path / "check.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_rows_go_to_parquet_split_by_scenario_and_read_back_through_a_view(project, tmp_path):
+    _build(project)
+    root = tmp_path / "datasets"
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet")) == [
+        "empty_py/scenario_id=none/part-0.parquet", "empty_sql/scenario_id=none/part-0.parquet",
+        "rows_py/scenario_id=a/part-0.parquet", "rows_py/scenario_id=b/part-0.parquet",
+        "rows_sql/scenario_id=a/part-0.parquet", "rows_sql/scenario_id=b/part-0.parquet"]
+    kinds = dict(_query(tmp_path, "select table_name, table_type from information_schema.tables"))
+    assert kinds == {m: "VIEW" for m in ("rows_sql", "empty_sql", "rows_py", "empty_py")}
+    assert sorted(_query(tmp_path, "select scenario_id, n, s from rows_sql")) == [
+        ("a", 1, "x"), ("a", 3, None), ("b", 2, "y")]
+    assert sorted(_query(tmp_path, "select scenario_id, n from rows_py")) == [("a", 1), ("b", 2), ("b", 3)]
+    # an empty model is an empty view with its columns, scenario_id still text
+    for model in ("empty_sql", "empty_py"):
+        assert _query(tmp_path, f"select count(*) from {model}") == [(0,)]
+        types = dict((r[0], r[1]) for r in _query(tmp_path, f"describe {model}"))
+        assert types["scenario_id"] == "VARCHAR" and types["n"] == "BIGINT"
+
+
+def test_a_rebuild_replaces_files_without_touching_earlier_links(project, tmp_path):
+    _build(project)
+    written = tmp_path / "datasets" / "rows_sql" / "scenario_id=a" / "part-0.parquet"
+    linked = tmp_path / "published.parquet"
+    os.link(written, linked)
+    before = runs.sha256_file(linked)
+    (project / "models" / "rows_sql.sql").write_text("select 'a' as scenario_id, 9 as n, 'z' as s")
+    _build(project)
+    assert _query(tmp_path, "select scenario_id, n, s from rows_sql") == [("a", 9, "z")]
+    assert not list((tmp_path / "datasets" / "rows_sql" / "scenario_id=b").glob("*"))
+    assert os.stat(written).st_ino != os.stat(linked).st_ino
+    assert runs.sha256_file(linked) == before
+
+
+def test_a_run_publishes_scenario_datasets_as_links_to_the_files_dbt_wrote(tiny_42):
+    con = duckdb.connect(str(tiny_42 / "work" / "engine.duckdb"), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    for ds in DATASETS:
+        published = sorted((tiny_42 / "data" / ds.path).rglob("*.parquet"))
+        assert published, ds.dataset_id
+        if not ds.scenario:
+            assert ds.model in tables
+            continue
+        assert ds.model not in tables  # a view over the files, no second copy in DuckDB
+        written = runs.datasets_dir(tiny_42) / ds.model
+        assert [p.relative_to(tiny_42 / "data" / ds.path) for p in published] == \
+               [p.relative_to(written) for p in sorted(written.rglob("*.parquet"))]
+        for p in published:
+            w = written / p.relative_to(tiny_42 / "data" / ds.path)
+            assert os.stat(p).st_ino == os.stat(w).st_ino
+
+
+def test_publishing_a_scenario_dataset_without_its_files_is_an_error(tmp_path):
+    ds = next(d for d in DATASETS if d.scenario)
+    with pytest.raises(runs.RunError, match="materialized as 'dataset'") as err:
+        runs.publish(None, ds, tmp_path / "data", tmp_path / "missing")
+    assert err.value.exit_code == 5
+    assert not (tmp_path / "data" / ds.path).exists()

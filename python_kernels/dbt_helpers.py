@@ -93,7 +93,8 @@ def arrival_windows(session, relation: str, chunk_rows: int) -> list[tuple[int, 
 
 class Stage:
     """A temp table a chunked Python model appends its chunks to; the model returns
-    `relation()` and dbt materialises it, so no chunk outlives its own iteration."""
+    `relation()` and dbt materialises it, so no chunk outlives its own iteration. The
+    `dataset` materialisation drops it once the rows are written."""
 
     def __init__(self, session, name: str):
         self.session, self.name, self.created = session, name, False

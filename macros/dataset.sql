@@ -52,8 +52,9 @@ def materialize(df, con):
             con.execute("""{{ dataset_empty_file(location, "dataset_rows") }}""").fetchall()
     finally:
         con.unregister("dataset_rows")
-        # a chunked model's staging table (dbt_helpers.Stage) would otherwise hold its rows in
-        # DuckDB's memory and spill folder until the connection closes at the end of the build
+        # a chunked model's staging table (dbt_helpers.Stage) would otherwise keep its rows in
+        # DuckDB's memory and spill folder until the garbage collector closes the cursor that
+        # dbt-duckdb opened for this model (it never closes it itself)
         for (name,) in con.execute("select table_name from duckdb_tables() where temporary").fetchall():
             con.execute(f'drop table "{name}"').fetchall()
     {%- endcall %}

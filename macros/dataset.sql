@@ -44,17 +44,22 @@ copy (select * exclude (scenario_id) from {{ rows }} limit 0)
 {{ compiled_code }}
 
 def materialize(df, con):
-    con.register("dataset_rows", df)
+    from python_kernels.dbt_helpers import Stage
+
     try:
-        # fetchall: DuckDB keeps a connection busy until a statement's result is read
-        con.execute("""copy (select * from dataset_rows) to '{{ location }}' ({{ dataset_copy_options() }})""").fetchall()
-        if not con.execute("""{{ dataset_files_query(location) }}""").fetchall()[0][0]:
-            con.execute("""{{ dataset_empty_file(location, "dataset_rows") }}""").fetchall()
+        if isinstance(df, Stage):  # written chunk by chunk already: move, do not write again
+            df.move_to("{{ location }}")
+        else:
+            con.register("dataset_rows", df)
+            # fetchall: DuckDB keeps a connection busy until a statement's result is read
+            con.execute("""copy (select * from dataset_rows) to '{{ location }}' ({{ dataset_copy_options() }})""").fetchall()
+            if not con.execute("""{{ dataset_files_query(location) }}""").fetchall()[0][0]:
+                con.execute("""{{ dataset_empty_file(location, "dataset_rows") }}""").fetchall()
+            con.unregister("dataset_rows")
     finally:
-        con.unregister("dataset_rows")
-        # a chunked model's staging table (dbt_helpers.Stage) would otherwise keep its rows in
-        # DuckDB's memory and spill folder until the garbage collector closes the cursor that
-        # dbt-duckdb opened for this model (it never closes it itself)
+        Stage.release("{{ this.identifier }}")
+        # a model's own temp tables would otherwise keep their rows in DuckDB's memory and spill
+        # folder until the garbage collector closes the cursor dbt-duckdb opened for the model
         for (name,) in con.execute("select table_name from duckdb_tables() where temporary").fetchall():
             con.execute(f'drop table "{name}"').fetchall()
     {%- endcall %}

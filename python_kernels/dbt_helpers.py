@@ -8,7 +8,11 @@ dbt finds a Python model's config keys and refs by reading the model file itself
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -92,24 +96,60 @@ def arrival_windows(session, relation: str, chunk_rows: int) -> list[tuple[int, 
 
 
 class Stage:
-    """A temp table a chunked Python model appends its chunks to; the model returns
-    `relation()` and dbt materialises it, so no chunk outlives its own iteration. The
-    `dataset` materialisation drops it once the rows are written."""
+    """The rows of a chunked Python model, written chunk by chunk as zstd Parquet split by
+    scenario_id (the `dataset` layout) in `work/stage/<model>/`, so no chunk outlives its own
+    iteration and DuckDB never holds the whole result.
 
-    def __init__(self, session, name: str):
-        self.session, self.name, self.created = session, name, False
-        session.execute(f"drop table if exists {name}")
+    A model returns `files()`: the `dataset` materialisation then moves the files into place
+    and nothing is written twice. `relation()` (also the temp view `name`) reads them back for
+    a model that still joins them; the materialisation writes that result and `release`s the
+    stage. Chunks come in arrival-window order, so each file covers a narrow range of ids and a
+    later model's window query skips the other files' row groups.
+    """
+
+    _open: dict[str, "Stage"] = {}
+
+    def __init__(self, session, model: str):
+        Stage.release(model)
+        self.session, self.model, self.name, self.chunks = session, model, f"{model}__stage", 0
+        db = session.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+        root = Path(db[0][0]).parent / "stage" if db and db[0][0] else Path(tempfile.gettempdir()) / "fde-stage"
+        self.folder = root / model
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        Stage._open[model] = self
 
     def append(self, chunk: pa.Table) -> None:
         self.session.register("stage_chunk", chunk)
-        if self.created:
-            self.session.execute(f"insert into {self.name} select * from stage_chunk")
-        else:
-            self.session.execute(f"create temp table {self.name} as select * from stage_chunk")
-            self.created = True
+        self.session.execute(f"""
+            copy stage_chunk to '{self.folder}' (format parquet, compression zstd, row_group_size 1000000,
+                partition_by (scenario_id), filename_pattern 'part-{self.chunks}-{{i}}', overwrite_or_ignore true)
+        """).fetchall()
         self.session.unregister("stage_chunk")
+        if not self.chunks:
+            self.session.execute(f"""
+                create or replace temp view {self.name} as select * from read_parquet(
+                    '{self.folder}/*/*.parquet', hive_partitioning = true, hive_types = {{'scenario_id': varchar}})
+            """).fetchall()
+        self.chunks += 1
+
+    def files(self, empty_message: str) -> "Stage":
+        if not self.chunks:
+            raise ValueError(empty_message)
+        return self
 
     def relation(self, empty_message: str):
-        if not self.created:
-            raise ValueError(empty_message)
-        return self.session.table(self.name)
+        return self.files(empty_message).session.table(self.name)
+
+    def move_to(self, location: str) -> None:
+        """Put the files where the dataset lives (the previous files are unlinked, not rewritten)."""
+        shutil.rmtree(location, ignore_errors=True)
+        os.replace(self.folder, location)
+
+    @classmethod
+    def release(cls, model: str) -> None:
+        """Forget the model's stage: its view and whatever files were not moved."""
+        stage = cls._open.pop(model, None)
+        if stage is not None:
+            stage.session.execute(f"drop view if exists {stage.name}").fetchall()
+            shutil.rmtree(stage.folder, ignore_errors=True)

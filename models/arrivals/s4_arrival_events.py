@@ -12,7 +12,6 @@ from python_kernels import arrivals, rng
 from python_kernels.arrival_inputs import load_routing, load_tz_table
 from python_kernels.dbt_helpers import Stage, codes, column, run_context
 
-STAGE = "s4_arrival_events__stage"
 
 
 def model(dbt, session):
@@ -55,7 +54,7 @@ def model(dbt, session):
     group_rows = np.r_[group_start, n.size]
     group_arrivals = np.add.reduceat(n, group_start) if n.size else np.zeros(0, np.int64)
     chunk_rows = ctx.preset["chunk_rows"]
-    stage = Stage(session, STAGE)
+    stage = Stage(session, "s4_arrival_events")
     g = 0
     while g < group_start.size:
         g_end, total = g, 0
@@ -90,4 +89,4 @@ def model(dbt, session):
         })
         stage.append(chunk)
         g = g_end
-    return stage.relation("s4_arrival_events: the counts produced no arrival at all")
+    return stage.files("s4_arrival_events: the counts produced no arrival at all")

@@ -14,7 +14,6 @@ from python_kernels import behaviour, rng
 from python_kernels.behaviour_inputs import policy_lookup, attachment_params, attachment_tables
 from python_kernels.dbt_helpers import Stage, codes, column, key_windows, run_context
 
-STAGE = "s1_arrival_entities__stage"
 US_PER_DAY = 86_400_000_000
 
 
@@ -46,7 +45,7 @@ def model(dbt, session):
         from s1_arrivals group by all order by scenario_id, day_us
     """).fetchall()
 
-    stage = Stage(session, STAGE)
+    stage = Stage(session, "s1_arrival_entities")
     for scenario in sorted({d[0] for d in days}):
         attacher = behaviour.Attacher(ctx.seed, tables, params)
         windows = key_windows([(d[1], d[2]) for d in days if d[0] == scenario], ctx.preset["chunk_rows"], US_PER_DAY)

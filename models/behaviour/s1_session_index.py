@@ -11,7 +11,6 @@ import pyarrow as pa
 from python_kernels import behaviour
 from python_kernels.dbt_helpers import Stage, codes, column, key_windows, run_context
 
-STAGE = "s1_session_index__stage"
 ENTITIES = ("device_id", "account_id", "instrument_id", "ip_id", "merchant_id")
 CHANNEL_SETS = [",".join(sorted(c for k, c in enumerate(behaviour.CHANNELS) if mask >> k & 1))
                 for mask in range(1 << len(behaviour.CHANNELS))]
@@ -24,7 +23,7 @@ def model(dbt, session):
     groups = session.execute("""
         select session_id >> 32 as grp, count(*) from si_entities group by grp order by grp
     """).fetchall()
-    stage = Stage(session, STAGE)
+    stage = Stage(session, "s1_session_index")
     for lo, hi in key_windows(groups, ctx.preset["chunk_rows"], 1):
         arr = session.sql(f"""
             select session_id, scenario_id, ts_utc, party_id, channel, is_cross_border, {", ".join(ENTITIES)}
@@ -33,7 +32,7 @@ def model(dbt, session):
             order by session_id, ts_utc, arrival_id
         """, params=[int(lo) << 32, int(hi) << 32]).to_arrow_table()
         stage.append(_summarise(arr))
-    return stage.relation("s1_session_index: there are no attached arrivals")
+    return stage.files("s1_session_index: there are no attached arrivals")
 
 
 def _summarise(arr: pa.Table) -> pa.Table:

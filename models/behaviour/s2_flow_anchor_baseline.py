@@ -13,7 +13,6 @@ from python_kernels.dbt_helpers import Stage, arrival_windows, codes, column, ru
 from python_kernels.flow_columns import outcome_columns, ts_array
 from python_kernels.policy_schema.behaviour import FAMILIES
 
-STAGE = "s2_flow_anchor_baseline__stage"
 FLOW_TYPES = {"ATM": "ATM_WITHDRAWAL", "BANK_RAIL": "BANK_TRANSFER"}  # other channels: CARD_PURCHASE
 LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_seq", "channel", "party_id",
            "account_id", "instrument_id", "device_id", "ip_id", "currency_code", "currency_minor_units")
@@ -35,7 +34,7 @@ def model(dbt, session):
     session.register("s2_entities", dbt.ref("s1_arrival_entities"))
     session.register("s2_merchants", dbt.ref("world_merchants"))
     session.register("s2_mccs", dbt.ref("world_mccs"))
-    stage = Stage(session, STAGE)
+    stage = Stage(session, "s2_flow_anchor_baseline")
     for lo, hi in arrival_windows(session, "s2_entities", ctx.preset["chunk_rows"]):
         arr = session.sql("""
             select e.*, m.currency_code, m.currency_minor_units, c.mcc_sector
@@ -46,7 +45,7 @@ def model(dbt, session):
             order by e.arrival_id
         """, params=[lo, hi]).to_arrow_table()
         stage.append(_flow_chunk(ctx.seed, arr, params, currencies, family_of, sector_scale))
-    return stage.relation("s2_flow_anchor_baseline: there are no attached arrivals")
+    return stage.files("s2_flow_anchor_baseline: there are no attached arrivals")
 
 
 def _flow_chunk(seed, arr, params, currencies, family_of, sector_scale):

@@ -12,7 +12,6 @@ from python_kernels.dbt_helpers import Stage, arrival_windows, column, run_conte
 from python_kernels.fraud_inputs import campaign_merchants, country_codes
 from python_kernels.flow_columns import int_values, outcome_columns, reason_codes, ts_values
 
-STAGE = "s3_flow_anchor_with_fraud__stage"
 
 
 def model(dbt, session):
@@ -41,7 +40,7 @@ def model(dbt, session):
               "campaign_id": np.array([p["campaign_id"] for p in plan], np.int64),
               "campaign_type": pa.array([p["campaign_type"] for p in plan], pa.string())}
 
-    stage = Stage(session, STAGE)
+    stage = Stage(session, "s3_flow_anchor_with_fraud")
     for lo, hi in arrival_windows(session, "s3_flows", ctx.preset["chunk_rows"]):
         arr = session.sql("""
             select f.*, e.legal_country_iso, e.is_cross_border,
@@ -53,7 +52,7 @@ def model(dbt, session):
             order by f.flow_id
         """, params=[lo, hi]).to_arrow_table()
         stage.append(_overlay_chunk(arr, arrays, lookup, timing))
-    return stage.relation("s3_flow_anchor_with_fraud: there are no baseline flows")
+    return stage.files("s3_flow_anchor_with_fraud: there are no baseline flows")
 
 
 def _overlay_chunk(arr, arrays, lookup, timing):

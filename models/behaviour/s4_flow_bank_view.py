@@ -14,7 +14,6 @@ from python_kernels.flow_columns import ts_array, ts_values
 from python_kernels.policy_schema.arrivals import DEMAND_CLASSES
 from python_kernels.policy_schema.fraud import CHARGEBACK_OUTCOMES, SUBTYPES, TRUTH_LABELS
 
-STAGE = "s4_flow_bank_view__stage"
 CASES = "s4_flow_bank_view__cases"
 LINEAGE = ("flow_id", "scenario_id", "arrival_id", "account_id", "merchant_id", "campaign_id", "fraud_label",
            "truth_subtype", "auth_outcome")
@@ -28,7 +27,7 @@ def model(dbt, session):
     session.register("s4_flows", dbt.ref("s3_flow_anchor_with_fraud"))
     session.register("s4_truth", dbt.ref("s4_flow_truth_labels"))
     session.register("s4_classes", dbt.ref("merchant_class_profile_5A"))
-    stage = Stage(session, STAGE)
+    stage = Stage(session, "s4_flow_bank_view")
     for lo, hi in arrival_windows(session, "s4_flows", ctx.preset["chunk_rows"]):
         arr = session.sql("""
             select f.flow_id, f.scenario_id, f.arrival_id, f.account_id, f.merchant_id, f.campaign_id,
@@ -46,7 +45,7 @@ def model(dbt, session):
     trig = session.sql(f"""
         select flow_id, dense_rank() over (order by scenario_id, account_id) as case_key,
                epoch_us(case_trigger_utc) as trigger_us, epoch_us(last_step_utc) as last_us
-        from {STAGE} where case_trigger_utc is not null
+        from {stage.name} where case_trigger_utc is not null
         order by case_key, trigger_us, flow_id
     """).to_arrow_table()
     case_id = labels.group_cases(column(trig, "case_key"), column(trig, "trigger_us"), column(trig, "flow_id"),
@@ -61,7 +60,7 @@ def model(dbt, session):
     return session.sql(f"""
         select s.* exclude (case_trigger_utc, last_step_utc), c.case_id, c.case_opened_utc, c.case_closed_utc,
                c.case_closed_utc as bank_label_utc
-        from {STAGE} as s left join {CASES} as c using (flow_id)
+        from {stage.name} as s left join {CASES} as c using (flow_id)
     """)
 
 

@@ -25,9 +25,12 @@ with flows as (
     select flow_id, currency_code, amount from {{ ref('s2_flow_anchor_baseline') }}
 ),
 
--- materialised: a dozen gates read this four-way join of every flow
+-- materialised: a dozen gates read this four-way join of every flow, so it keeps only the
+-- columns they use (with every flow column it outgrew memory and spill disk at `large`)
 labelled as materialized (
-    select f.*, t.fraud_label, t.is_fraud_truth, t.rule_match_count, b.bank_label, b.is_fraud_bank_view,
+    select f.flow_id, f.arrival_id, f.session_id, f.merchant_id, f.party_id, f.account_id, f.instrument_id,
+           f.device_id, f.ip_id, f.currency_code, f.ts_utc, f.amount, f.amount_minor, f.amount_usd,
+           f.auth_latency_seconds, f.campaign_id, f.campaign_type, t.fraud_label, t.is_fraud_truth, t.rule_match_count, b.bank_label, b.is_fraud_bank_view,
            coalesce(c.primary_demand_class, '__UNK__') as demand_class
     from {{ ref('s3_flow_anchor_with_fraud') }} as f
     join {{ ref('s4_flow_truth_labels') }} as t using (flow_id)

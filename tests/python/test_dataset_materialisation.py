@@ -8,10 +8,12 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from python_kernels import runs
 from python_kernels.datasets import DATASETS
+from python_kernels.dbt_helpers import Stage
 from runner import PROJECT_DIR
 
 MODELS = {
@@ -30,6 +32,17 @@ MODELS = {
         def model(dbt, session):
             dbt.config(materialized="dataset")
             return pa.table({"n": pa.array([], pa.int64()), "scenario_id": pa.array([], pa.string())})
+    """,
+    "staged_py.py": """
+        import pyarrow as pa
+        from python_kernels.dbt_helpers import Stage
+
+        def model(dbt, session):
+            dbt.config(materialized="dataset")
+            stage = Stage(session, "staged_py")
+            stage.append(pa.table({"scenario_id": ["a", "b"], "n": [1, 2]}))
+            stage.append(pa.table({"scenario_id": ["a"], "n": [3]}))
+            return stage.files("staged_py: nothing staged")
     """,
 }
 
@@ -80,12 +93,13 @@ def _query(tmp_path: Path, sql: str):
 def test_rows_go_to_parquet_split_by_scenario_and_read_back_through_a_view(project, tmp_path):
     _build(project)
     root = tmp_path / "datasets"
-    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet")) == [
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
+    assert [f for f in files if f.startswith(("rows_", "empty_"))] == [
         "empty_py/scenario_id=none/part-0.parquet", "empty_sql/scenario_id=none/part-0.parquet",
         "rows_py/scenario_id=a/part-0.parquet", "rows_py/scenario_id=b/part-0.parquet",
         "rows_sql/scenario_id=a/part-0.parquet", "rows_sql/scenario_id=b/part-0.parquet"]
     kinds = dict(_query(tmp_path, "select table_name, table_type from information_schema.tables"))
-    assert kinds == {m: "VIEW" for m in ("rows_sql", "empty_sql", "rows_py", "empty_py")}
+    assert kinds == {Path(m).stem: "VIEW" for m in MODELS}
     assert sorted(_query(tmp_path, "select scenario_id, n, s from rows_sql")) == [
         ("a", 1, "x"), ("a", 3, None), ("b", 2, "y")]
     assert sorted(_query(tmp_path, "select scenario_id, n from rows_py")) == [("a", 1), ("b", 2), ("b", 3)]
@@ -94,6 +108,34 @@ def test_rows_go_to_parquet_split_by_scenario_and_read_back_through_a_view(proje
         assert _query(tmp_path, f"select count(*) from {model}") == [(0,)]
         types = dict((r[0], r[1]) for r in _query(tmp_path, f"describe {model}"))
         assert types["scenario_id"] == "VARCHAR" and types["n"] == "BIGINT"
+
+
+def test_a_staged_model_moves_its_chunk_files_into_place(project, tmp_path):
+    _build(project)
+    root = tmp_path / "datasets" / "staged_py"
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet")) == [
+        "scenario_id=a/part-0-0.parquet", "scenario_id=a/part-1-0.parquet", "scenario_id=b/part-0-0.parquet"]
+    assert sorted(_query(tmp_path, "select scenario_id, n from staged_py")) == [("a", 1), ("a", 3), ("b", 2)]
+    assert not list((tmp_path / "stage").iterdir())  # nothing left behind in the stage folder
+
+
+def test_stage_writes_chunks_reads_them_back_and_releases_them(tmp_path):
+    con = duckdb.connect(str(tmp_path / "db.duckdb"))
+    try:
+        stage = Stage(con, "m")
+        with pytest.raises(ValueError, match="nothing yet"):
+            stage.files("nothing yet")
+        stage.append(pa.table({"n": [1, 2], "scenario_id": ["x", "y"]}))
+        stage.append(pa.table({"n": [3], "scenario_id": ["x"]}))
+        assert sorted(con.execute(f"select scenario_id, n from {stage.name}").fetchall()) == [
+            ("x", 1), ("x", 3), ("y", 2)]
+        assert stage.relation("empty").count("*").fetchall() == [(3,)]
+        assert (tmp_path / "stage" / "m" / "scenario_id=x" / "part-1-0.parquet").exists()
+        Stage.release("m")
+        assert not (tmp_path / "stage" / "m").exists()
+        assert not con.execute("select * from duckdb_views() where view_name = 'm__stage'").fetchall()
+    finally:
+        con.close()
 
 
 def test_a_rebuild_replaces_files_without_touching_earlier_links(project, tmp_path):

@@ -12,7 +12,7 @@ with realised as (
         count(distinct merchant_id) as merchants_hit,
         count(distinct legal_country_iso) as countries_hit,
         count_if(auth_outcome = 'DECLINED')::bigint as flows_declined,  -- count_if is a hugeint
-        sum(amount_usd) as amount_usd_taken,
+        {{ exact_sum('amount_usd') }} as amount_usd_taken,  -- exact: a float sum depends on scan order
         min(ts_utc) as first_flow_utc,
         max(ts_utc) as last_flow_utc
     from {{ ref('s3_flow_anchor_with_fraud') }}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Dataset:
-    model: str                 # dbt model (DuckDB table) it is exported from
+    model: str                 # dbt model it is published from
     dataset_id: str            # published name
     folder: str                # path under the run's data/ directory
     # Split by scenario_id; dbt's `dataset` materialisation writes it as Parquet and publishing

@@ -109,11 +109,11 @@ def _write_json_atomic(path: Path, obj) -> None:
 
 
 # Disk a run takes at its peak per expected arrival. `medium` seed 42 (45.1M arrivals, 50M
-# expected) ends at 14 GB (Parquet 13 GB, database 1 GB) and peaked at 37.8 GB while chunked
-# models' staging tables were kept until the end of the build; they are now dropped as soon as
-# their dataset is written, which leaves the largest staging table and the gates' spill on top
-# of the final size. Expected arrivals are arrivals_target per scenario, which overstates a
-# stress scenario that starts later.
+# expected) ends at 14 GB (Parquet 13 GB, database 1 GB); it peaked at 37.8 GB when chunked
+# models still staged their rows in DuckDB temp tables (spilled to disk). They now write their
+# chunks as Parquet, so the peak is the final size plus DuckDB's spill for joins and gates.
+# Expected arrivals are arrivals_target per scenario, which overstates a stress scenario that
+# starts later.
 DISK_BYTES_PER_ARRIVAL = 500
 
 

@@ -42,13 +42,15 @@ SEGMENT_OF_FOLDER = {"world": "world", "arrivals": "5B", "behaviour": "6B", "gat
 
 def state_of(fqn: list[str]) -> str:
     """'5B.S2' for models/arrivals/s2_* (and int_s2_*), 'world' for models/world/*, and
-    '5B.S5' / '6B.S5' for the gates of a segment (its validation state)."""
+    '5B.S5' / '6B.S5' for the gates of a segment and their inputs (int_gates_6B_*): its
+    validation state."""
     segment = SEGMENT_OF_FOLDER.get(fqn[1], fqn[1]) if len(fqn) > 2 else "seeds"
     name = fqn[-1].removeprefix("int_")
     if segment in ("5B", "6B") and name[:1] == "s" and name[1:2].isdigit():
         return f"{segment}.S{name[1]}"
-    if segment == "gates" and name.removeprefix("gates_") in SEGMENTS:
-        return f"{name.removeprefix('gates_')}.S5"
+    gate_segment = name.removeprefix("gates_").split("_")[0]
+    if segment == "gates" and name.startswith("gates_") and gate_segment in SEGMENTS:
+        return f"{gate_segment}.S5"
     return segment
 
 

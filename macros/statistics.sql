@@ -40,24 +40,3 @@
     select abs(m1 - m0) / nullif(sqrt(((n1 - 1) * v1 + (n0 - 1) * v0) / (n1 + n0 - 2)), 0) from p
 )
 {%- endmacro %}
-
-{#
-  Rank AUC of `x` for the boolean `y`, as max(AUC, 1 - AUC) (how well x alone separates y,
-  in either direction); ties share their average rank. Null without both classes.
-#}
-{% macro single_feature_auc(relation, x, y) -%}
-(
-    with v as (
-        select {{ x }} as x, count(*)::double as n, count(*) filter (where {{ y }})::double as p
-        from {{ relation }}
-        group by 1
-    ),
-    r as (
-        select p, n, coalesce(sum(n) over (order by x rows between unbounded preceding and 1 preceding), 0) as below
-        from v
-    ),
-    t as (select sum(p) as pos, sum(n) - sum(p) as neg, sum(p * (below + (n + 1) / 2)) as rank_sum from r)
-    select greatest(auc, 1 - auc)
-    from (select (rank_sum - pos * (pos + 1) / 2) / nullif(pos * neg, 0) as auc from t)
-)
-{%- endmacro %}

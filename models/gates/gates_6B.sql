@@ -7,35 +7,20 @@
   (the worst currency with material volume). Auth latency (T14-T16) from the event stream at
   microsecond precision. Campaigns (T17, T18): depth and targeting by class and time zone.
   Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
-  guard; T23 the best single non-label column's AUC for truth (merchant by out-of-fold target
-  encoding on keyed folds).
+  guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc). The flow-level
+  gates read int_gates_6B_flows, the four-way join of every flow stored once.
 #}
 {%- set gate_ids = ['6B.T1', '6B.T2', '6B.T3', '6B.T4', '6B.T5', '6B.T6', '6B.T7', '6B.T8', '6B.T9', '6B.T10',
                     '6B.T11', '6B.T12', '6B.T13', '6B.T14', '6B.T15', '6B.T16', '6B.T17', '6B.T18', '6B.T19',
                     '6B.T20', '6B.T22', '6B.T23'] -%}
-{%- set auc_features = {
-    'amount_usd': 'amount_usd', 'amount_minor': 'amount_minor', 'amount_cents': 'amount_minor % 100',
-    'flow_id': 'flow_id', 'arrival_id': 'arrival_id', 'session_id': 'session_id', 'merchant_id': 'merchant_id',
-    'party_id': 'party_id', 'account_id': 'account_id', 'instrument_id': 'instrument_id',
-    'device_id': 'device_id', 'ip_id': 'ip_id', 'hour_utc': 'hour(ts_utc)', 'weekday_utc': 'dayofweek(ts_utc)',
-    'auth_latency': 'auth_latency_seconds', 'merchant_target_encoded': 'merchant_rate_oof'} -%}
 {%- set min_flows = gate_param('6B.T11', 'min_currency_flows') -%}
 
 with flows as (
     select flow_id, currency_code, amount from {{ ref('s2_flow_anchor_baseline') }}
 ),
 
--- materialised: a dozen gates read this four-way join of every flow, so it keeps only the
--- columns they use (with every flow column it outgrew memory and spill disk at `large`)
-labelled as materialized (
-    select f.flow_id, f.arrival_id, f.session_id, f.merchant_id, f.party_id, f.account_id, f.instrument_id,
-           f.device_id, f.ip_id, f.currency_code, f.ts_utc, f.amount, f.amount_minor, f.amount_usd,
-           f.auth_latency_seconds, f.campaign_id, f.campaign_type, t.fraud_label, t.is_fraud_truth, t.rule_match_count, b.bank_label, b.is_fraud_bank_view,
-           coalesce(c.primary_demand_class, '__UNK__') as demand_class
-    from {{ ref('s3_flow_anchor_with_fraud') }} as f
-    join {{ ref('s4_flow_truth_labels') }} as t using (flow_id)
-    join {{ ref('s4_flow_bank_view') }} as b using (flow_id)
-    left join {{ ref('merchant_class_profile_5A') }} as c on c.merchant_id = f.merchant_id
+labelled as (
+    select * from {{ ref('int_gates_6B_flows') }}
 ),
 
 truth_metrics as (
@@ -99,35 +84,11 @@ campaign_metrics as (
                                               from campaign_flows group by 1)) as median_merchants
 ),
 
--- out-of-fold merchant fraud rate: each flow scored by the rate of its merchant in the other keyed fold
-folds as (
-    select *, rng_u01({{ stream('6B.gates.auc_fold', 'flow_id') }}, 0) < 0.5 as fold from labelled
-),
-
-fold_rates as (
-    select merchant_id, fold, avg(is_fraud_truth::int) as rate from folds group by all
-),
-
-auc_input as (
-    select f.*, coalesce(r.rate, (select avg(is_fraud_truth::int) from labelled)) as merchant_rate_oof
-    from folds as f
-    left join fold_rates as r on r.merchant_id = f.merchant_id and r.fold <> f.fold
-),
-
-aucs as (
-    {%- for name, expr in auc_features.items() %}
-    select '{{ name }}' as feature, {{ single_feature_auc('auc_input', expr, 'is_fraud_truth') }} as auc
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
 auc_metrics as (
     select
         max(auc) as max_auc,
         string_agg(printf('%s %.4f', feature, auc), ', ' order by auc desc, feature) as ranking
-    from aucs
+    from {{ ref('int_gates_6B_auc') }}
 ),
 
 -- the reference recipe: distinct amounts (major units) over every flow
@@ -214,15 +175,22 @@ session_metrics as (
     from {{ ref('s1_session_index') }}
 ),
 
+-- distinct pairs first, then counts: plain aggregates, which spill, where count(distinct) per group may not
+attachment as (
+    select 'device' as kind, device_id as owner, count(*) as n from (select distinct device_id, party_id from entities) group by all
+    union all
+    select 'ip', ip_id, count(*) from (select distinct ip_id, device_id from entities) group by all
+    union all
+    select 'account', account_id, count(*) from (select distinct account_id, instrument_id from entities) group by all
+),
+
 richness as (
     select
         (select count(*) from entities) as n_arrivals,
-        (select avg((n > 1)::int) from (select device_id, count(distinct party_id) as n from entities group by 1))
-            as device_share,
-        (select avg((n > 1)::int) from (select ip_id, count(distinct device_id) as n from entities group by 1))
-            as ip_share,
-        (select avg((n > 1)::int) from (select account_id, count(distinct instrument_id) as n from entities group by 1))
-            as account_share
+        avg((n > 1)::int) filter (where kind = 'device') as device_share,
+        avg((n > 1)::int) filter (where kind = 'ip') as ip_share,
+        avg((n > 1)::int) filter (where kind = 'account') as account_share
+    from attachment
 ),
 
 metrics as (

@@ -8,18 +8,18 @@
   microsecond precision. Campaigns (T17, T18): depth and targeting by class and time zone.
   Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
   guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc). The flow-level
-  gates read int_gates_6B_flows, the four-way join of every flow stored once.
+  gates read int_gates_6B_flows, the four-way join of every flow stored once. The heavy
+  aggregates over every flow or event are models of their own (int_gates_6B_amount_counts,
+  _latency, _attachment, _auc): run together as branches of this one query they outgrew
+  memory and spill disk at `large`. What is left here scans narrow columns or reads
+  those small tables.
 #}
 {%- set gate_ids = ['6B.T1', '6B.T2', '6B.T3', '6B.T4', '6B.T5', '6B.T6', '6B.T7', '6B.T8', '6B.T9', '6B.T10',
                     '6B.T11', '6B.T12', '6B.T13', '6B.T14', '6B.T15', '6B.T16', '6B.T17', '6B.T18', '6B.T19',
                     '6B.T20', '6B.T22', '6B.T23'] -%}
 {%- set min_flows = gate_param('6B.T11', 'min_currency_flows') -%}
 
-with flows as (
-    select flow_id, currency_code, amount from {{ ref('s2_flow_anchor_baseline') }}
-),
-
-labelled as (
+with labelled as (
     select * from {{ ref('int_gates_6B_flows') }}
 ),
 
@@ -92,51 +92,58 @@ auc_metrics as (
 ),
 
 -- the reference recipe: distinct amounts (major units) over every flow
-distinct_amounts as (
-    select count(*) as n_flows, count(distinct amount) as n_distinct from flows
+amount_counts as (
+    select currency_code, amount, n_flows as n from {{ ref('int_gates_6B_amount_counts') }}
 ),
 
-entities as (
-    select party_id, account_id, instrument_id, device_id, ip_id from {{ ref('s1_arrival_entities') }}
+distinct_amounts as (
+    select sum(n) as n_flows, count(distinct amount) as n_distinct from amount_counts
+),
+
+-- each amount's flow positions in its currency's sorted amounts (below .. below + n - 1)
+amount_positions as (
+    select
+        currency_code, amount, n,
+        sum(n) over (partition by currency_code order by amount rows between unbounded preceding and current row) - n
+            as below,
+        row_number() over (partition by currency_code order by n desc, amount desc) as count_rank
+    from amount_counts
 ),
 
 currencies as (
-    select currency_code, count(*) as n
-    from flows
+    select
+        currency_code,
+        sum(n) as n,
+        count(*) as n_distinct,
+        sum(n) filter (where count_rank <= {{ gate_param('6B.T13', 'top_n') }}) as n_top
+    from amount_positions
     group by currency_code
-    having count(*) >= {{ min_flows }}
+    having sum(n) >= {{ min_flows }}
 ),
 
-amount_counts as (
-    select f.currency_code, f.amount, count(*) as n
-    from flows as f
-    semi join currencies as c using (currency_code)
-    group by all
-),
-
-top_amounts as (
-    select currency_code, sum(n) filter (where amount_rank <= {{ gate_param('6B.T13', 'top_n') }}) as n_top
+-- quantile_cont from the counts: the amounts at the positions either side of (n - 1) q, interpolated
+quantiles as (
+    select q.currency_code, q.p, lo.amount + (hi.amount - lo.amount) * (q.h - floor(q.h)) as amount
     from (
-        select currency_code, n, row_number() over (partition by currency_code order by n desc, amount desc) as amount_rank
-        from amount_counts
-    )
-    group by currency_code
+        select currency_code, p, (n - 1) * p as h
+        from currencies, (values (0.5::double), (0.99::double)) as probabilities(p)
+    ) as q
+    join amount_positions as lo
+        on lo.currency_code = q.currency_code and floor(q.h) >= lo.below and floor(q.h) < lo.below + lo.n
+    join amount_positions as hi
+        on hi.currency_code = q.currency_code and ceil(q.h) >= hi.below and ceil(q.h) < hi.below + hi.n
 ),
 
 per_currency as (
     select
         c.currency_code,
         c.n,
-        (select count(*) from amount_counts as a where a.currency_code = c.currency_code) as n_distinct,
-        q.p99 / q.p50 as tail_ratio,
-        t.n_top / c.n as top_share
+        c.n_distinct,
+        max(q.amount) filter (where q.p = 0.99) / max(q.amount) filter (where q.p = 0.5) as tail_ratio,
+        c.n_top / c.n as top_share
     from currencies as c
-    join top_amounts as t using (currency_code)
-    join (
-        select currency_code, quantile_cont(amount, 0.99) as p99, quantile_cont(amount, 0.50) as p50
-        from flows semi join currencies using (currency_code)
-        group by currency_code
-    ) as q using (currency_code)
+    join quantiles as q using (currency_code)
+    group by all
 ),
 
 amount_metrics as (
@@ -152,22 +159,8 @@ amount_metrics as (
     from per_currency
 ),
 
--- request -> response of flows without a step-up, exact to the microsecond
-latencies as (
-    select (epoch_us(max(ts_utc) filter (where event_type = 'AUTH_RESPONSE'))
-            - epoch_us(max(ts_utc) filter (where event_type = 'AUTH_REQUEST'))) / 1e6 as latency_s
-    from {{ ref('s2_event_stream_baseline') }}
-    group by flow_id
-    having count(*) filter (where event_type = 'STEP_UP_CHALLENGE') = 0
-),
-
 latency_metrics as (
-    select
-        count(*) as n,
-        quantile_cont(latency_s, 0.50) as p50,
-        quantile_cont(latency_s, 0.99) as p99,
-        count(*) filter (where latency_s = 0) / count(*) as zero_share
-    from latencies
+    select n_flows as n, p50, p99, zero_share from {{ ref('int_gates_6B_latency') }}
 ),
 
 session_metrics as (
@@ -175,22 +168,13 @@ session_metrics as (
     from {{ ref('s1_session_index') }}
 ),
 
--- distinct pairs first, then counts: plain aggregates, which spill, where count(distinct) per group may not
-attachment as (
-    select 'device' as kind, device_id as owner, count(*) as n from (select distinct device_id, party_id from entities) group by all
-    union all
-    select 'ip', ip_id, count(*) from (select distinct ip_id, device_id from entities) group by all
-    union all
-    select 'account', account_id, count(*) from (select distinct account_id, instrument_id from entities) group by all
-),
-
 richness as (
     select
-        (select count(*) from entities) as n_arrivals,
-        avg((n > 1)::int) filter (where kind = 'device') as device_share,
-        avg((n > 1)::int) filter (where kind = 'ip') as ip_share,
-        avg((n > 1)::int) filter (where kind = 'account') as account_share
-    from attachment
+        (select count(*) from {{ ref('s1_arrival_entities') }}) as n_arrivals,
+        max(n_shared / n_owners) filter (where kind = 'device') as device_share,
+        max(n_shared / n_owners) filter (where kind = 'ip') as ip_share,
+        max(n_shared / n_owners) filter (where kind = 'account') as account_share
+    from {{ ref('int_gates_6B_attachment') }}
 ),
 
 metrics as (

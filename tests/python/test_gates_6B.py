@@ -1,0 +1,76 @@
+"""The 6B gates built from their separate inputs (amount counts, latency, attachment) against
+the same metrics computed naively in Python from the run's rows."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+import yaml
+
+GATES = yaml.safe_load((Path(__file__).resolve().parents[2] / "policies" / "gates.yaml").read_text())["gates"]
+
+
+@pytest.fixture(scope="module")
+def run(tiny_42):
+    con = duckdb.connect(str(tiny_42 / "work" / "engine.duckdb"), read_only=True)
+    values = dict(con.execute("select gate_id, value from gates_6B").fetchall())
+    evidence = dict(con.execute("select gate_id, evidence_n from gates_6B").fetchall())
+    yield con, values, evidence
+    con.close()
+
+
+def test_amount_gates_match_the_flows(run):
+    con, values, evidence = run
+    min_flows = GATES["6B.T11"]["params"]["min_currency_flows"]
+    top_n = GATES["6B.T13"]["params"]["top_n"]
+    by_currency = defaultdict(list)
+    for currency, amount in con.execute("select currency_code, amount from s2_flow_anchor_baseline").fetchall():
+        by_currency[currency].append(amount)
+    material = {c: np.array(a) for c, a in by_currency.items() if len(a) >= min_flows}
+    assert len(material) > 1  # otherwise the worst currency is not a choice
+
+    assert values["6B.T11"] == len({a for amounts in by_currency.values() for a in amounts})
+    tails = [np.quantile(a, 0.99) / np.quantile(a, 0.5) for a in material.values()]
+    assert values["6B.T12"] == pytest.approx(min(tails), rel=1e-12)
+    shares = []
+    for amounts in material.values():
+        ranked = sorted(Counter(amounts.tolist()).items(), key=lambda kv: (-kv[1], -kv[0]))
+        shares.append(sum(n for _, n in ranked[:top_n]) / len(amounts))
+    assert values["6B.T13"] == pytest.approx(max(shares), rel=1e-12)
+    assert evidence["6B.T12"] == sum(len(a) for a in material.values())
+
+
+def test_latency_gates_match_the_event_stream(run):
+    con, values, evidence = run
+    request, response, stepped = {}, {}, set()
+    rows = con.execute("select flow_id, event_type, epoch_us(ts_utc) from s2_event_stream_baseline").fetchall()
+    for flow, kind, ts in rows:
+        if kind == "AUTH_REQUEST":
+            request[flow] = ts
+        elif kind == "AUTH_RESPONSE":
+            response[flow] = ts
+        elif kind == "STEP_UP_CHALLENGE":
+            stepped.add(flow)
+    latency = np.array([(response[f] - request[f]) / 1e6 for f in request if f not in stepped])
+    assert 0 < len(latency) < len(request)  # both kinds of flow exist
+    assert evidence["6B.T14"] == len(latency)
+    assert values["6B.T14"] == pytest.approx(np.quantile(latency, 0.5), rel=1e-12)
+    assert values["6B.T15"] == pytest.approx(np.quantile(latency, 0.99), rel=1e-12)
+    assert values["6B.T16"] == pytest.approx(np.mean(latency == 0), rel=1e-12)
+
+
+def test_attachment_gate_matches_the_entities(run):
+    con, values, evidence = run
+    rows = con.execute("select party_id, account_id, instrument_id, device_id, ip_id from s1_arrival_entities").fetchall()
+    shares = []
+    for owner, attached in ((3, 0), (4, 3), (1, 2)):  # device-party, ip-device, account-instrument
+        users = defaultdict(set)
+        for row in rows:
+            users[row[owner]].add(row[attached])
+        shares.append(sum(len(u) > 1 for u in users.values()) / len(users))
+    assert 0 < min(shares)
+    assert evidence["6B.T20"] == len(rows)
+    assert values["6B.T20"] == pytest.approx(sum(shares) / 3, rel=1e-12)

@@ -54,9 +54,19 @@ def state_of(fqn: list[str]) -> str:
     return segment
 
 
+def test_state(nodes: dict, uid: str) -> str | None:
+    """State of a data test (manifest `nodes`): the latest, in pipeline order, of the states
+    of the nodes it reads; None when it reads none."""
+    from python_kernels.bench import state_order
+
+    parents = [state_of(nodes[p]["fqn"]) for p in nodes.get(uid, {}).get("depends_on", {}).get("nodes", [])
+               if p in nodes]
+    return max(parents, key=state_order) if parents else None
+
+
 def node_state(info) -> str | None:
-    """State of a model or seed from dbt's node info; None for a test (it belongs to the
-    state built last)."""
+    """State of a model or seed from dbt's node info; None for a test (booked after the build
+    by test_state)."""
     if info.unique_id.split(".")[0] not in ("model", "seed"):
         return None
     path = Path(info.node_path or "")
@@ -213,6 +223,8 @@ def cmd_run(args, meter=None) -> int:
     vars_ = {"seed": seed, "preset": args.preset, "policy_dir": str(policy_dir)}
     callbacks = [meter] if meter is not None else []
     nodes = dbt_build(run_dir, vars_, args.threads, progress, callbacks)
+    if meter is not None:
+        meter.book_tests(lambda uid: test_state(nodes, uid))
     build_seconds = time.monotonic() - t0
 
     state_seconds: dict[str, float] = defaultdict(float)

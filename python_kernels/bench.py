@@ -44,6 +44,9 @@ class Meter:
     def __init__(self, state_of_node, interval: float = 0.05):
         self.state_of_node = state_of_node  # dbt node info -> state, None for a test
         self._last = "seeds"
+        # a test's cost waits for book_tests: dbt runs it whenever its models are done, often
+        # after models of a later state, so "the state built last" would misplace it
+        self._tests: dict[str, tuple[str, float, float, int]] = {}
         self.wall: dict[str, float] = defaultdict(float)
         self.cpu: dict[str, float] = defaultdict(float)
         self.peak: dict[str, int] = defaultdict(int)
@@ -67,11 +70,27 @@ class Meter:
         self._open[key] = (time.monotonic(), time.process_time())
 
     def _end(self, key, state):
+        """Book the node `key` to `state`; a test (state None) waits for book_tests."""
         t0, c0 = self._open.pop(key)
-        self.wall[state] += time.monotonic() - t0
-        self.cpu[state] += time.process_time() - c0
+        wall, cpu = time.monotonic() - t0, time.process_time() - c0
         with self._lock:
-            self.peak[state] = max(self.peak[state], self._window_peak, rss_bytes())
+            peak = max(self._window_peak, rss_bytes())
+        if state is None:
+            self._tests[key] = (self._last, wall, cpu, peak)
+        else:
+            self._book(state, wall, cpu, peak)
+
+    def _book(self, state, wall, cpu, peak):
+        self.wall[state] += wall
+        self.cpu[state] += cpu
+        self.peak[state] = max(self.peak[state], peak)
+
+    def book_tests(self, state_of_test) -> None:
+        """Book each finished test to state_of_test(unique_id) (the state it checks), or, when
+        that is None, to the state built last before it."""
+        for uid, (last, *cost) in self._tests.items():
+            self._book(state_of_test(uid) or last, *cost)
+        self._tests.clear()
 
     def __call__(self, event) -> None:
         name = event.info.name
@@ -82,9 +101,9 @@ class Meter:
         if name == "NodeStart":
             self._begin(uid)
         elif uid in self._open:
-            state = self.state_of_node(info) or self._last  # a test: the state built last
+            state = self.state_of_node(info)
             self._end(uid, state)
-            if uid.startswith(("model.", "seed.")):
+            if state is not None:
                 self._last = state
                 self.models[state].append(info.node_name)
 
@@ -105,6 +124,7 @@ class Meter:
         or the highest sample, whichever is higher: they count shared pages differently)."""
         self._stop.set()
         self._thread.join()
+        self.book_tests(lambda uid: None)
         return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, *self.peak.values(), 0)
 
 
@@ -157,7 +177,7 @@ def summarise(meter: Meter, rows: dict[str, int], rates: dict, published: dict[s
     scale = arrivals / BUDGET_ARRIVALS
     per_state = state_rows(meter, rows)
     states = {}
-    for state in sorted(set(meter.wall), key=_state_order):
+    for state in sorted(set(meter.wall), key=state_order):
         secs, srows = meter.wall[state], per_state.get(state, {})
         budget = BUDGETS_LARGE.get(state)
         n = sum(srows.values())
@@ -191,7 +211,7 @@ def summarise(meter: Meter, rows: dict[str, int], rates: dict, published: dict[s
     }
 
 
-def _state_order(state: str):
+def state_order(state: str):
     order = ["seeds", "graph", "world", "5B.S1", "5B.S2", "5B.S3", "5B.S4", "5B.S5",
              "6B.S1", "6B.S2", "6B.S3", "6B.S4", "6B.S5", "publish", "validation"]
     return (order.index(state) if state in order else len(order), state)
@@ -232,7 +252,7 @@ def markdown(record: dict, title: str) -> str:
 def scaling_markdown(records: dict[str, dict]) -> str:
     """Seconds per million arrivals per state, one column per preset benchmarked."""
     presets = [p for p in ("tiny", "small", "medium", "large") if p in records]
-    states = sorted({s for r in records.values() for s in r["states"]}, key=_state_order)
+    states = sorted({s for r in records.values() for s in r["states"]}, key=state_order)
     lines = ["# Scaling: seconds per million arrivals", "",
              "| state | " + " | ".join(f"{p} ({records[p]['arrivals'] / 1e6:.2f}M)" for p in presets) + " |",
              "|---|" + "---:|" * len(presets)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -103,6 +104,31 @@ def test_meter_phase_records_wall_cpu_and_peak_memory():
     assert meter.wall["idle"] >= 0.05 and meter.cpu["idle"] < 0.05
     assert meter.peak["busy"] >= meter.peak["idle"] + 250 * 2 ** 20
     assert peak >= meter.peak["busy"]
+
+
+def test_a_test_is_booked_to_the_latest_state_it_checks():
+    nodes = {"model.p.s2_a": {"fqn": ["p", "behaviour", "s2_a"]}, "model.p.s3_b": {"fqn": ["p", "behaviour", "s3_b"]},
+             "model.p.int_gates_6B_c": {"fqn": ["p", "gates", "int_gates_6B_c"]},
+             "test.p.pair": {"depends_on": {"nodes": ["model.p.s3_b", "model.p.s2_a"]}},
+             "test.p.lonely": {"depends_on": {"nodes": []}}}
+    assert runner.test_state(nodes, "test.p.pair") == "6B.S3"
+    assert runner.test_state(nodes, "test.p.lonely") is None
+
+    def event(name, uid):
+        info = SimpleNamespace(unique_id=uid, node_name=uid.split(".")[-1])
+        return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(node_info=info))
+
+    states = {"model.p.s3_b": "6B.S3", "model.p.int_gates_6B_c": "6B.S5"}
+    meter = bench.Meter(lambda info: states.get(info.unique_id), interval=0.01)
+    # dbt's order: the gate input is built before the test of the S3 model runs
+    for uid in ("model.p.s3_b", "model.p.int_gates_6B_c", "test.p.pair", "test.p.lonely"):
+        meter(event("NodeStart", uid))
+        time.sleep(0.05 if uid == "test.p.pair" else 0)
+        meter(event("NodeFinished", uid))
+    meter.book_tests(lambda uid: runner.test_state(nodes, uid))
+    meter.close()
+    assert meter.wall["6B.S3"] >= 0.05 > meter.wall["6B.S5"]
+    assert meter.models == {"6B.S3": ["s3_b"], "6B.S5": ["int_gates_6B_c"]}
 
 
 def test_efficiency_is_raw_write_time_over_state_time():

@@ -29,11 +29,12 @@ PROJECT_DIR = Path(__file__).resolve().parent
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
-from python_kernels.datasets import DATASETS  # noqa: E402
-from python_kernels.policies import PolicyError, load_policies  # noqa: E402
-from python_kernels.rng import check_seed  # noqa: E402
-from python_kernels import runs, validation  # noqa: E402
-from python_kernels.digest import table_digest  # noqa: E402
+from python_kernels.run.datasets import DATASETS  # noqa: E402
+from python_kernels.core.policies import PolicyError, load_policies  # noqa: E402
+from python_kernels.core.rng import check_seed  # noqa: E402
+from python_kernels.run import runs  # noqa: E402
+from python_kernels.run import validation  # noqa: E402
+from python_kernels.core.digest import table_digest  # noqa: E402
 
 BUILD_RESULTS = "build_run_results.json"
 SEGMENTS = ("5B", "6B")  # segments whose gates the pipeline produces (gates.yaml lists pending ones)
@@ -57,7 +58,7 @@ def state_of(fqn: list[str]) -> str:
 def test_state(nodes: dict, uid: str) -> str | None:
     """State of a data test (manifest `nodes`): the latest, in pipeline order, of the states
     of the nodes it reads; None when it reads none."""
-    from python_kernels.bench import state_order
+    from python_kernels.run.bench import state_order
 
     parents = [state_of(nodes[p]["fqn"]) for p in nodes.get(uid, {}).get("depends_on", {}).get("nodes", [])
                if p in nodes]
@@ -290,7 +291,7 @@ def cmd_run(args, meter=None) -> int:
 
 
 def cmd_report(args) -> int:
-    from python_kernels import report
+    from python_kernels.run import report
 
     run_dir = runs.resolve_run_dir(args.run_dir, args.preset, check_seed(args.seed))
     if not run_dir.is_dir():
@@ -327,7 +328,7 @@ def cmd_docs(args) -> int:
 
 
 def cmd_certify(args) -> int:
-    from python_kernels import certify
+    from python_kernels.run import certify
 
     policy_dir = Path(args.policies).resolve()
     try:
@@ -376,7 +377,7 @@ def cmd_certify(args) -> int:
 def cmd_bench(args) -> int:
     import platform
 
-    from python_kernels import bench
+    from python_kernels.run import bench
 
     # One dbt node at a time, so every second, CPU second and byte of RSS belongs to one state.
     os.environ["FDE_DBT_THREADS"] = "1"

@@ -44,7 +44,7 @@ copy (select * exclude (scenario_id) from {{ rows }} limit 0)
 {{ compiled_code }}
 
 def materialize(df, con):
-    from python_kernels.dbt_helpers import Stage
+    from python_kernels.dbt_io import Stage
 
     try:
         if isinstance(df, Stage):  # written chunk by chunk already: move, do not write again

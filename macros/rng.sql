@@ -1,5 +1,5 @@
 {#
-  Keyed counter-based randomness in SQL: the bit-identical twin of python_kernels/rng.py.
+  Keyed counter-based randomness in SQL: the bit-identical twin of python_kernels/core/rng.py.
   DuckDB integer maths is overflow-checked and `^` is power, so 64-bit wrapping products
   go through UHUGEINT and a mask, and xor() is spelled out. Never use random(), hash(),
   setseed or USING SAMPLE: they are not reproducible across threads or versions.

@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from python_kernels import rng
+from python_kernels.core import rng
 from python_kernels.arrivals import VIRTUAL_MODES
-from python_kernels.dbt_helpers import column
+from python_kernels.dbt_io import column
 
 
 def load_tz_table(transitions: pa.Table) -> dict:

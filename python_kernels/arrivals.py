@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from python_kernels import rng
+from python_kernels.core import rng
 
 U64 = np.uint64
 US_PER_HOUR = 3_600_000_000

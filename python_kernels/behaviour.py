@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from python_kernels import rng
+from python_kernels.core import rng
 
 U64 = np.uint64
 CHANNELS = ("ECOM", "POS", "ATM", "BANK_RAIL", "HYBRID")

@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import rng
+from python_kernels.core import rng
 from python_kernels.behaviour import CHANNELS
-from python_kernels.dbt_helpers import codes, column
-from python_kernels.policy_schema.behaviour import DECLINE_REASONS, FAMILIES
+from python_kernels.dbt_io import codes, column
+from python_kernels.core.policy_schema.behaviour import DECLINE_REASONS, FAMILIES
 
 K = len(CHANNELS)
 

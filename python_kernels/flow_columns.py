@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels.behaviour import NO_TIME
-from python_kernels.policy_schema.behaviour import DECLINE_REASONS
+from python_kernels.core.policy_schema.behaviour import DECLINE_REASONS
 
 REASONS = list(DECLINE_REASONS) + ["STEP_UP_FAILED"]
 STATUSES = ("DECLINED", "REVERSED", "PARTIALLY_REFUNDED", "REFUNDED", "CLEARED")

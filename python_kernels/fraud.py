@@ -21,10 +21,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from python_kernels import rng
+from python_kernels.core import rng
 from python_kernels.behaviour import NO_TIME
-from python_kernels.policy_schema.behaviour import DECLINE_REASONS
-from python_kernels.policy_schema.fraud import AMOUNT_MODES, COHORT_ENTITIES
+from python_kernels.core.policy_schema.behaviour import DECLINE_REASONS
+from python_kernels.core.policy_schema.fraud import AMOUNT_MODES, COHORT_ENTITIES
 
 U64 = np.uint64
 REASON_CARD = DECLINE_REASONS.index("INCORRECT_CVV_OR_PIN")

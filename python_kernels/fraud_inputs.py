@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from python_kernels.dbt_helpers import column
+from python_kernels.dbt_io import column
 
 
 def campaign_merchants(session, classes: str, roles: str) -> dict:

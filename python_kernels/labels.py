@@ -24,10 +24,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from python_kernels import rng
+from python_kernels.core import rng
 from python_kernels.behaviour import NO_TIME
-from python_kernels.policy_schema.arrivals import DEMAND_CLASSES
-from python_kernels.policy_schema.fraud import CHARGEBACK_OUTCOMES, DELAYS, SUBTYPES, TRUTH_LABELS
+from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
+from python_kernels.core.policy_schema.fraud import CHARGEBACK_OUTCOMES, DELAYS, SUBTYPES, TRUTH_LABELS
 
 U64 = np.uint64
 BANK_LABELS = ("NO_CASE_OPENED", "BANK_CONFIRMED_LEGIT", "BANK_CONFIRMED_FRAUD", "CUSTOMER_DISPUTE_REJECTED",

@@ -2,8 +2,9 @@
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import arrivals, rng
-from python_kernels.dbt_helpers import codes, column, run_context, series_bucket_key
+from python_kernels import arrivals
+from python_kernels.core import rng
+from python_kernels.dbt_io import codes, column, run_context, series_bucket_key
 
 
 def model(dbt, session):

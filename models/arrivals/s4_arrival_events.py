@@ -8,9 +8,10 @@ table on the model's own connection, which dbt then materialises.
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import arrivals, rng
+from python_kernels import arrivals
+from python_kernels.core import rng
 from python_kernels.arrival_inputs import load_routing, load_tz_table
-from python_kernels.dbt_helpers import Stage, codes, column, run_context
+from python_kernels.dbt_io import Stage, codes, column, run_context
 
 
 

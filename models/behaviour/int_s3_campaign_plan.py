@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels import fraud
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 from python_kernels.fraud_inputs import campaign_merchants, country_codes
 
 

@@ -2,7 +2,7 @@
 with the rule's place in the ordered list."""
 import pyarrow as pa
 
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 
 
 def model(dbt, session):

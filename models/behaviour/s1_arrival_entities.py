@@ -10,9 +10,10 @@ after the policy's inactivity gap or caps. The walk reads arrivals in time windo
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import behaviour, rng
+from python_kernels import behaviour
+from python_kernels.core import rng
 from python_kernels.behaviour_inputs import policy_lookup, attachment_params, attachment_tables
-from python_kernels.dbt_helpers import Stage, codes, column, key_windows, run_context
+from python_kernels.dbt_io import Stage, codes, column, key_windows, run_context
 
 US_PER_DAY = 86_400_000_000
 

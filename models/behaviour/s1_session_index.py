@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels import behaviour
-from python_kernels.dbt_helpers import Stage, codes, column, key_windows, run_context
+from python_kernels.dbt_io import Stage, codes, column, key_windows, run_context
 
 ENTITIES = ("device_id", "account_id", "instrument_id", "ip_id", "merchant_id")
 CHANNEL_SETS = [",".join(sorted(c for k, c in enumerate(behaviour.CHANNELS) if mask >> k & 1))

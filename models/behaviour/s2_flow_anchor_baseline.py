@@ -9,9 +9,9 @@ import pyarrow as pa
 
 from python_kernels import behaviour
 from python_kernels.behaviour_inputs import flow_params, policy_lookup
-from python_kernels.dbt_helpers import Stage, arrival_windows, codes, column, run_context, vocab_index
+from python_kernels.dbt_io import Stage, arrival_windows, codes, column, run_context, vocab_index
 from python_kernels.flow_columns import outcome_columns, ts_array
-from python_kernels.policy_schema.behaviour import FAMILIES
+from python_kernels.core.policy_schema.behaviour import FAMILIES
 
 FLOW_TYPES = {"ATM": "ATM_WITHDRAWAL", "BANK_RAIL": "BANK_TRANSFER"}  # other channels: CARD_PURCHASE
 LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_seq", "channel", "party_id",

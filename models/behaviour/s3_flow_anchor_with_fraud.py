@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels import behaviour, fraud
-from python_kernels.dbt_helpers import Stage, arrival_windows, column, run_context, vocab_index
+from python_kernels.dbt_io import Stage, arrival_windows, column, run_context, vocab_index
 from python_kernels.fraud_inputs import campaign_merchants, country_codes
 from python_kernels.flow_columns import int_values, outcome_columns, reason_codes, ts_values
 

@@ -9,10 +9,10 @@ import pyarrow as pa
 
 from python_kernels import labels
 from python_kernels.behaviour import NO_TIME
-from python_kernels.dbt_helpers import Stage, arrival_windows, column, run_context, vocab_index
+from python_kernels.dbt_io import Stage, arrival_windows, column, run_context, vocab_index
 from python_kernels.flow_columns import ts_array, ts_values
-from python_kernels.policy_schema.arrivals import DEMAND_CLASSES
-from python_kernels.policy_schema.fraud import CHARGEBACK_OUTCOMES, SUBTYPES, TRUTH_LABELS
+from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
+from python_kernels.core.policy_schema.fraud import CHARGEBACK_OUTCOMES, SUBTYPES, TRUTH_LABELS
 
 CASES = "s4_flow_bank_view__cases"
 LINEAGE = ("flow_id", "scenario_id", "arrival_id", "account_id", "merchant_id", "campaign_id", "fraud_label",

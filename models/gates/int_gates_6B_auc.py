@@ -3,7 +3,7 @@ truth label. Each column is its own query, one after the other: as sixteen branc
 gate query they ran at once and their aggregates outgrew memory at `large`."""
 import pyarrow as pa
 
-from python_kernels.auc import single_feature_auc
+from python_kernels.gates.auc import single_feature_auc
 
 FEATURES = {
     "amount_usd": "amount_usd", "amount_minor": "amount_minor", "amount_cents": "amount_minor % 100",

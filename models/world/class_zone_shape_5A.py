@@ -2,8 +2,8 @@
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import rng
-from python_kernels.dbt_helpers import column, run_context
+from python_kernels.core import rng
+from python_kernels.dbt_io import column, run_context
 from python_kernels.world.intensity import HOURS_PER_WEEK, week_shift, weekly_shapes
 
 

@@ -1,6 +1,6 @@
 """6A.S4: every device-IP link with the attributes of its IP (split into s4_ip_base_6A and s4_ip_links_6A)."""
-from python_kernels.dbt_helpers import run_context
-from python_kernels.graph.build import build_ip_links
+from python_kernels.dbt_io import run_context
+from python_kernels.world.graph.build import build_ip_links
 
 
 def model(dbt, session):

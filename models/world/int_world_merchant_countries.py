@@ -1,5 +1,5 @@
 """Countries of each merchant and its physical sites in each (upstream recipe §5.5.2)."""
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 from python_kernels.world.geo_tables import merchant_countries_table
 
 

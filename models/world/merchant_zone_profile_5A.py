@@ -2,8 +2,8 @@
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from python_kernels import rng
-from python_kernels.dbt_helpers import column, run_context
+from python_kernels.core import rng
+from python_kernels.dbt_io import column, run_context
 from python_kernels.world.intensity import zone_weekly_volume
 
 

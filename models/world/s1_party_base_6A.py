@@ -1,6 +1,6 @@
 """6A.S1: the party population (customers and businesses) with home country, region, tzid and household."""
-from python_kernels.dbt_helpers import run_context
-from python_kernels.graph.build import build_parties
+from python_kernels.dbt_io import run_context
+from python_kernels.world.graph.build import build_parties
 
 
 def model(dbt, session):

@@ -1,6 +1,6 @@
 """6A.S2: accounts held by each party (count model per account type, capped per party)."""
-from python_kernels.dbt_helpers import run_context
-from python_kernels.graph.build import build_accounts
+from python_kernels.dbt_io import run_context
+from python_kernels.world.graph.build import build_accounts
 
 
 def model(dbt, session):

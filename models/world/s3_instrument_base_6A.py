@@ -1,6 +1,6 @@
 """6A.S3: instruments (cards, bank handles, wallet tokens) of each account."""
-from python_kernels.dbt_helpers import run_context
-from python_kernels.graph.build import build_instruments
+from python_kernels.dbt_io import run_context
+from python_kernels.world.graph.build import build_instruments
 
 
 def model(dbt, session):

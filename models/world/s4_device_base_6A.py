@@ -1,6 +1,6 @@
 """6A.S4: customer devices of every party and POS terminals / ATMs at card-present merchants' sites."""
-from python_kernels.dbt_helpers import run_context
-from python_kernels.graph.build import build_devices
+from python_kernels.dbt_io import run_context
+from python_kernels.world.graph.build import build_devices
 
 
 def model(dbt, session):

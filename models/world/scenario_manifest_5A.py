@@ -3,7 +3,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 
 
 def _ts(text):

@@ -1,5 +1,5 @@
 """CDN edges of virtual merchants (upstream recipe §5.5.6)."""
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 from python_kernels.world.geo_tables import edges_table
 
 

@@ -1,7 +1,7 @@
 """Every policy value as a row, so SQL models read the same validated values as Python."""
 import pyarrow as pa
 
-from python_kernels.policies import load_policies, policy_rows
+from python_kernels.core.policies import load_policies, policy_rows
 
 
 def model(dbt, session):

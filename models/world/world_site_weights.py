@@ -1,5 +1,5 @@
 """Static routing weight of each site inside its merchant (upstream recipe §5.5.4)."""
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 from python_kernels.world.geo_tables import site_weights_table
 
 

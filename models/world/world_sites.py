@@ -1,5 +1,5 @@
 """Physical sites: id, tzid and coordinates of each site (upstream recipe §5.5.3)."""
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 from python_kernels.world.geo_tables import sites_table
 
 

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 
 import pyarrow as pa
 
-from python_kernels.dbt_helpers import run_context
+from python_kernels.dbt_io import run_context
 from python_kernels.world.tz import transition_intervals, tzdata_version
 
 

@@ -1,6 +1,6 @@
 """Geography kernels of the closed world: country split, site and edge placement, site weights.
 
-Every draw is keyed (`python_kernels.rng`): a merchant's (or site's, or edge's) stream is a
+Every draw is keyed (`python_kernels.core.rng`): a merchant's (or site's, or edge's) stream is a
 pure function of (seed, domain, entity key), and each purpose owns a fixed counter range, so
 results never depend on row order, chunking or thread count. Public wrappers validate their
 arrays and call a private `@njit` kernel; `tests/python/test_world_geo.py` compares each kernel
@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from python_kernels.rng import GAMMA_WINDOW, POISSON_WINDOW, U64, categorical, combine, domain_id, gamma, normal, poisson, stream_key, uniform
+from python_kernels.core.rng import GAMMA_WINDOW, POISSON_WINDOW, U64, categorical, combine, domain_id, gamma, normal, poisson, stream_key, uniform
 
 MASK63 = (1 << 63) - 1
 

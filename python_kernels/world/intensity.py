@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import numpy as np
 from numba import njit
 
-from python_kernels import rng
+from python_kernels.core import rng
 from python_kernels.world.tz import local_midnight_utc_us
 
 HOURS_PER_WEEK = 168

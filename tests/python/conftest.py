@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import runner
-from python_kernels.runs import RECEIPT_FILE
+from python_kernels.run.runs import RECEIPT_FILE
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import numba
 import numpy as np
 import pytest
 
-from python_kernels import arrivals, rng
+from python_kernels import arrivals
+from python_kernels.core import rng
 
 
 def _streams(domain, n, seed=42):

@@ -1,4 +1,4 @@
-"""The leakage gate's rank AUC (python_kernels.auc) against a naive pairwise count."""
+"""The leakage gate's rank AUC (python_kernels.gates.auc) against a naive pairwise count."""
 from __future__ import annotations
 
 import duckdb
@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from python_kernels.auc import single_feature_auc
+from python_kernels.gates.auc import single_feature_auc
 from runner import state_of
 
 

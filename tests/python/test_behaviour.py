@@ -10,8 +10,8 @@ from scipy import stats
 
 from python_kernels import behaviour
 from python_kernels.behaviour_inputs import attachment_params, attachment_tables, flow_params
-from python_kernels.policies import load_policies
-from python_kernels.policy_schema.behaviour import FAMILIES, SECTORS
+from python_kernels.core.policies import load_policies
+from python_kernels.core.policy_schema.behaviour import FAMILIES, SECTORS
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_policies(ROOT / "policies")["behaviour"]

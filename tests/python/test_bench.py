@@ -11,7 +11,8 @@ import pytest
 
 import runner
 from conftest import _receipt
-from python_kernels import bench, runs
+from python_kernels.run import bench
+from python_kernels.run import runs
 
 STATES = ("5B.S1", "5B.S2", "5B.S3", "5B.S4", "5B.S5", "6B.S1", "6B.S2", "6B.S3", "6B.S4", "6B.S5")
 

@@ -7,8 +7,9 @@ import duckdb
 import pytest
 
 import runner
-from python_kernels import certify, validation
-from python_kernels.policies import load_policies
+from python_kernels.run import certify
+from python_kernels.run import validation
+from python_kernels.core.policies import load_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ("validation_summary.json", "seed_comparison.csv", "regression_report.md", "gate_decision.json")

@@ -11,9 +11,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from python_kernels import runs
-from python_kernels.datasets import DATASETS
-from python_kernels.dbt_helpers import Stage
+from python_kernels.run import runs
+from python_kernels.run.datasets import DATASETS
+from python_kernels.dbt_io import Stage
 from runner import PROJECT_DIR
 
 MODELS = {
@@ -35,7 +35,7 @@ MODELS = {
     """,
     "staged_py.py": """
         import pyarrow as pa
-        from python_kernels.dbt_helpers import Stage
+        from python_kernels.dbt_io import Stage
 
         def model(dbt, session):
             dbt.config(materialized="dataset")

@@ -7,9 +7,9 @@ import pytest
 
 from python_kernels import behaviour, fraud, labels
 from python_kernels.behaviour import NO_TIME
-from python_kernels.policies import load_policies
-from python_kernels.policy_schema.arrivals import DEMAND_CLASSES
-from python_kernels.policy_schema.fraud import SUBTYPES, TRUTH_LABELS
+from python_kernels.core.policies import load_policies
+from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
+from python_kernels.core.policy_schema.fraud import SUBTYPES, TRUTH_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = load_policies(ROOT / "policies")

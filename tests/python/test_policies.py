@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from python_kernels.policies import load_policies, policy_rows
-from python_kernels.policy_schema import SCHEMAS
-from python_kernels.policy_schema.nodes import Dist, Enum, Obj, PolicyError
-from python_kernels.policy_schema.presets import PRESET_NAMES
+from python_kernels.core.policies import load_policies, policy_rows
+from python_kernels.core.policy_schema import SCHEMAS
+from python_kernels.core.policy_schema.nodes import Dist, Enum, Obj, PolicyError
+from python_kernels.core.policy_schema.presets import PRESET_NAMES
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 

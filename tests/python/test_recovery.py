@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import _receipt, _run
-from python_kernels.validation import ValidationError, open_run
+from python_kernels.run.validation import ValidationError, open_run
 from runner import PROJECT_DIR
 
 

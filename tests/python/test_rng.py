@@ -21,7 +21,7 @@ from dbt_common.utils.encoding import md5 as dbt_local_md5
 from numba import njit, prange
 from scipy import stats
 
-from python_kernels import rng
+from python_kernels.core import rng
 
 ROOT = Path(__file__).resolve().parents[2]
 RNG_SQL = (ROOT / "macros" / "rng.sql").read_text()

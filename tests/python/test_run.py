@@ -9,8 +9,8 @@ import pytest
 
 import runner
 from conftest import _receipt, _run
-from python_kernels.datasets import DATASETS
-from python_kernels.runs import IDENTITY_FILE, RECEIPT_FILE
+from python_kernels.run.datasets import DATASETS
+from python_kernels.run.runs import IDENTITY_FILE, RECEIPT_FILE
 
 PROJECT = Path(runner.__file__).resolve().parent
 
@@ -119,7 +119,7 @@ def test_missing_seed_csv_exits_2_naming_the_file(runs_root, capsys):
 
 
 def test_run_is_validated_and_readable(tiny_42):
-    from python_kernels.validation import open_run
+    from python_kernels.run.validation import open_run
 
     receipt = _receipt(tiny_42)
     verdict = receipt["gate_verdict"]

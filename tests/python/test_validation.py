@@ -8,11 +8,11 @@ import math
 import pytest
 import yaml
 
-from python_kernels import validation as v
-from python_kernels.policies import load_policies
-from python_kernels.policy_schema.gates import SCHEMA
-from python_kernels.policy_schema.nodes import PolicyError
-from python_kernels.runs import IDENTITY_FILE, RECEIPT_FILE, PROJECT_DIR
+from python_kernels.run import validation as v
+from python_kernels.core.policies import load_policies
+from python_kernels.core.policy_schema.gates import SCHEMA
+from python_kernels.core.policy_schema.nodes import PolicyError
+from python_kernels.run.runs import IDENTITY_FILE, RECEIPT_FILE, PROJECT_DIR
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from python_kernels import rng
+from python_kernels.core import rng
 from python_kernels.world import geo
 
 CFG = yaml.safe_load(open("policies/world.yaml"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from python_kernels.graph import devices, ips, population, products
-from python_kernels.graph.config import (ACCOUNT_ID_BASE, DEVICE_ID_BASE, ID_RANGE, INSTRUMENT_ID_BASE, IP_ID_BASE,
+from python_kernels.world.graph import devices, ips, population, products
+from python_kernels.world.graph.config import (ACCOUNT_ID_BASE, DEVICE_ID_BASE, ID_RANGE, INSTRUMENT_ID_BASE, IP_ID_BASE,
                                          PARTY_ID_BASE)
-from python_kernels.policies import load_policies
+from python_kernels.core.policies import load_policies
 
 POLICY = load_policies("policies")["graph"]
 SEED = 42
@@ -224,7 +224,7 @@ def test_ip_links_cover_every_device_and_pool_sensibly(parties):
 
 def test_ip_link_draws_match_oracle(parties):
     """The njit link pass against a scalar re-implementation of the documented counter layout."""
-    from python_kernels import rng
+    from python_kernels.core import rng
     dv, mer = _ip_inputs(parties)
     pol = POLICY["ips"]
     out = ips.draw_ip_links(SEED, dv, mer, IP_TYPES, RECENT_W, pol)

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from python_kernels import rng
+from python_kernels.core import rng
 from python_kernels.world import intensity, tz
 
 UTC = timezone.utc
@@ -159,7 +159,7 @@ def test_payday_dates_follow_rules_on_local_business_days():
 
 
 def _overlays():
-    from python_kernels.policies import load_policies
+    from python_kernels.core.policies import load_policies
     return load_policies("policies")["intensity"]["overlays"]
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from python_kernels import rng
+from python_kernels.core import rng
 
 U64 = np.uint64
 

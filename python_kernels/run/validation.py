@@ -27,7 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from python_kernels.runs import IDENTITY_FILE, RECEIPT_FILE, RunError, sha256_file
+from python_kernels.run.runs import IDENTITY_FILE, RECEIPT_FILE, RunError, sha256_file
 
 BUNDLE_DIR = "validation"
 REPORT = "validation_report.json"

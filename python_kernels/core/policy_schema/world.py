@@ -1,5 +1,5 @@
 """Schema of policies/world.yaml: merchant geography, site weights, virtual merchants, zones."""
-from python_kernels.policy_schema.nodes import PROB, POS, Bool, Dist, Enum, Int, List, Num, Obj, PolicyError, Str
+from python_kernels.core.policy_schema.nodes import PROB, POS, Bool, Dist, Enum, Int, List, Num, Obj, PolicyError, Str
 
 TIERS = ("small", "mid", "large")
 PROFILES = ("hub_spoke", "heavy_tail", "near_uniform")

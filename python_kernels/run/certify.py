@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from python_kernels import validation
+from python_kernels.run import validation
 
 PASSING = ("PASS_BPLUS_ROBUST", "PASS_B")
 

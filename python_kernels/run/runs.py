@@ -17,9 +17,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from python_kernels.datasets import Dataset
+from python_kernels.run.datasets import Dataset
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 IDENTITY_FILE = "run_identity.json"
 RECEIPT_FILE = "run_receipt.json"
 STAGING = ".staging"

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from python_kernels.policies import PolicySet, load_policies
-from python_kernels.rng import check_seed
+from python_kernels.core.policies import PolicySet, load_policies
+from python_kernels.core.rng import check_seed
 
 
 @dataclass(frozen=True)

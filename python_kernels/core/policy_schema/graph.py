@@ -1,5 +1,5 @@
 """Schema of policies/graph.yaml: the 6A entity graph (population, products, devices, IPs, roles)."""
-from python_kernels.policy_schema.nodes import PROB, Dist, Enum, Int, Num, Obj, PolicyError
+from python_kernels.core.policy_schema.nodes import PROB, Dist, Enum, Int, Num, Obj, PolicyError
 
 PARTY_TYPES = ("RETAIL", "BUSINESS", "OTHER")
 TIERS = ("LOW", "STANDARD", "ELEVATED")

@@ -11,11 +11,11 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
-from python_kernels.dbt_helpers import codes, column
-from python_kernels.graph import devices as dev_k
-from python_kernels.graph import ips as ip_k
-from python_kernels.graph import population, products
-from python_kernels.graph.config import DEVICE_ID_BASE, ID_RANGE, LINK_ROLES, PARTY_ID_BASE, PARTY_TYPES
+from python_kernels.dbt_io import codes, column
+from python_kernels.world.graph import devices as dev_k
+from python_kernels.world.graph import ips as ip_k
+from python_kernels.world.graph import population, products
+from python_kernels.world.graph.config import DEVICE_ID_BASE, ID_RANGE, LINK_ROLES, PARTY_ID_BASE, PARTY_TYPES
 
 PROFILE = ("income_score", "digital_affinity", "cash_affinity", "cross_border_propensity", "credit_appetite",
            "stability_score", "business_size_score")

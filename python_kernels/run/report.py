@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_kernels.runs import RECEIPT_FILE
+from python_kernels.run.runs import RECEIPT_FILE
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
            "#7f7f7f", "#bcbd22")

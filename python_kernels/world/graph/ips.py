@@ -21,8 +21,8 @@ import math
 import numpy as np
 from numba import njit
 
-from python_kernels import rng
-from python_kernels.graph.config import BUSINESS, ENDPOINT, ID_RANGE, IP_ID_BASE, RECENT, SHARED_WIFI, TYPICAL
+from python_kernels.core import rng
+from python_kernels.world.graph.config import BUSINESS, ENDPOINT, ID_RANGE, IP_ID_BASE, RECENT, SHARED_WIFI, TYPICAL
 
 U64 = np.uint64
 MAX_ENDPOINTS = 64

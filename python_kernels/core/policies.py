@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from python_kernels.policy_schema import SCHEMAS
-from python_kernels.policy_schema.nodes import PolicyError
+from python_kernels.core.policy_schema import SCHEMAS
+from python_kernels.core.policy_schema.nodes import PolicyError
 
 
 # ---- loading ---------------------------------------------------------------------------

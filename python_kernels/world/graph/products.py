@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from python_kernels import rng
-from python_kernels.graph.config import ACCOUNT_ID_BASE, ID_RANGE, INSTRUMENT_ID_BASE
+from python_kernels.core import rng
+from python_kernels.world.graph.config import ACCOUNT_ID_BASE, ID_RANGE, INSTRUMENT_ID_BASE
 
 U64 = np.uint64
 

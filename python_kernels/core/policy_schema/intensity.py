@@ -1,6 +1,6 @@
 """Schema of policies/intensity.yaml: 5A scenarios, shapes, demand scale and overlays."""
-from python_kernels.policy_schema.nodes import PolicyError
-from python_kernels.policy_schema.nodes import PROB, POS, Bool, Dist, Enum, Int, List, Map, Num, Obj, Str, Timestamp
+from python_kernels.core.policy_schema.nodes import PolicyError
+from python_kernels.core.policy_schema.nodes import PROB, POS, Bool, Dist, Enum, Int, List, Map, Num, Obj, Str, Timestamp
 
 CLASSES = ("always_on_local", "bills_utilities", "consumer_daytime", "evening_weekend",
            "fuel_convenience", "low_volume_tail", "office_hours", "online_24h", "online_bursty",

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-from python_kernels.rng import U64, splitmix64
+from python_kernels.core.rng import U64, splitmix64
 
 BATCH_ROWS = 1_000_000
 # Arrow kinds hashed from their raw 64-bit value; anything else is cast to varchar in SQL.

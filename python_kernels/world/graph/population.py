@@ -12,8 +12,8 @@ import math
 import numpy as np
 from numba import njit
 
-from python_kernels import rng
-from python_kernels.graph.config import ID_RANGE, PARTY_ID_BASE, RETAIL
+from python_kernels.core import rng
+from python_kernels.world.graph.config import ID_RANGE, PARTY_ID_BASE, RETAIL
 
 U64 = np.uint64
 

@@ -1,7 +1,7 @@
 """Schema of policies/gates.yaml: realism gate thresholds and certification settings."""
 from dataclasses import dataclass
 
-from python_kernels.policy_schema.nodes import POS, Bool, Enum, Int, List, Map, Num, Obj, PolicyError, Str
+from python_kernels.core.policy_schema.nodes import POS, Bool, Enum, Int, List, Map, Num, Obj, PolicyError, Str
 
 KINDS = ("max", "min", "equals", "range", "all")
 TIERS = ("hard", "major", "context")

@@ -1,5 +1,5 @@
 """Schema of policies/behaviour.yaml: the 6B behaviour engine (S1 attachment and sessions, S2 flows)."""
-from python_kernels.policy_schema.nodes import POS, PROB, Dist, Enum, Int, List, Map, Num, Obj, PolicyError
+from python_kernels.core.policy_schema.nodes import POS, PROB, Dist, Enum, Int, List, Map, Num, Obj, PolicyError
 
 CHANNELS = ("ECOM", "POS", "ATM", "BANK_RAIL", "HYBRID")
 PARTY_TYPES = ("RETAIL", "BUSINESS", "OTHER")

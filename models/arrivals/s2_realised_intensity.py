@@ -2,9 +2,10 @@
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import arrivals
+from python_kernels.arrivals import s2_latent
 from python_kernels.core import rng
-from python_kernels.dbt_io import codes, column, run_context, series_bucket_key
+from python_kernels.core.arrow import codes, column
+from python_kernels.dbt_io import run_context, series_bucket_key
 
 
 def model(dbt, session):
@@ -26,8 +27,8 @@ def model(dbt, session):
 
     bucket = column(rows, "bucket_index").astype(np.int64)
     streams = rng.stream_keys(ctx.seed, "s2_realised_intensity.latent", groups)
-    factors = arrivals.latent_factors(streams, sigma, length, int(bucket.max()) + 1,
-                                      lgcp["factor_min"], lgcp["factor_max"])
+    factors = s2_latent.latent_factors(streams, sigma, length, int(bucket.max()) + 1,
+                                       lgcp["factor_min"], lgcp["factor_max"])
     factor = factors[group_of_row, bucket]
     lam = column(rows, "lambda_baseline")
     out = pa.table({

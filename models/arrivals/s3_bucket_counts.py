@@ -2,9 +2,10 @@
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import arrivals
+from python_kernels.arrivals import s3_counts
 from python_kernels.core import rng
-from python_kernels.dbt_io import codes, column, run_context, series_bucket_key
+from python_kernels.core.arrow import codes, column
+from python_kernels.dbt_io import run_context, series_bucket_key
 
 
 def model(dbt, session):
@@ -21,7 +22,7 @@ def model(dbt, session):
     mu = column(rows, "lambda_realised")
     keys = rng.combine_keys(column(rows, "series_key"), column(rows, "bucket_index").astype(np.int64))
     streams = rng.stream_keys(ctx.seed, "s3_bucket_counts.nb2", keys)
-    n = arrivals.bucket_counts(streams, mu, kappa, counts_policy["lambda_zero_eps"])
+    n = s3_counts.bucket_counts(streams, mu, kappa, counts_policy["lambda_zero_eps"])
     cap = counts_policy["max_count_per_bucket"]
     out = pa.table({
         **series_bucket_key(rows),

@@ -8,11 +8,12 @@ table on the model's own connection, which dbt then materialises.
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import arrivals
+from python_kernels.arrivals import s4_arrivals
+from python_kernels.arrivals.s4_arrivals import load_routing, load_tz_table
 from python_kernels.core import rng
-from python_kernels.arrival_inputs import load_routing, load_tz_table
-from python_kernels.dbt_io import Stage, codes, column, run_context
-
+from python_kernels.core.arrow import codes, column
+from python_kernels.core.vocabulary import US_PER_HOUR
+from python_kernels.dbt_io import Stage, run_context
 
 
 def model(dbt, session):
@@ -43,7 +44,7 @@ def model(dbt, session):
     series_tz = tz["index_of"](tz_labels)[tz_code]
     bucket = column(counts, "bucket_index").astype(np.int64)
     n = column(counts, "count_n").astype(np.int64)
-    bucket_start = np.array([start_us[s] for s in scen_labels])[scen_code] + bucket * arrivals.US_PER_HOUR
+    bucket_start = np.array([start_us[s] for s in scen_labels])[scen_code] + bucket * US_PER_HOUR
     streams = rng.stream_keys(ctx.seed, "s4_arrival_events.arrival",
                               rng.combine_keys(column(counts, "series_key"), bucket))
     # one "series" per count row: routing depends only on (merchant, tzid)
@@ -66,11 +67,11 @@ def model(dbt, session):
         rows = {"stream": streams[lo:hi], "series": np.arange(hi - lo), "bucket_start_us": bucket_start[lo:hi],
                 "count": n[lo:hi]}
         part = {k: v[lo:hi] for k, v in series.items()}
-        out = arrivals.expand_arrivals(rows, part, routing["alias"], tz, p_hybrid)
+        out = s4_arrivals.expand_arrivals(rows, part, routing["alias"], tz, p_hybrid)
         src = out["row"] + lo
         # arrival order inside a (scenario, merchant) group: time, then expansion order
         grp_ptr = np.searchsorted(src, group_rows[g:g_end + 1] , side="left")
-        seq = arrivals.chronological_sequence(grp_ptr, out["ts_utc_us"], np.arange(src.size))
+        seq = s4_arrivals.chronological_sequence(grp_ptr, out["ts_utc_us"], np.arange(src.size))
         chunk = pa.table({
             "arrival_id": scen_ord[src] * (1 << 52) + m_ord[src] * (1 << 32) + seq,
             "scenario_id": pa.array(scen_labels, pa.string()).take(pa.array(scen_code[src])),

@@ -1,4 +1,4 @@
-"""6B S3: one row per campaign instance realised from policies/fraud.yaml (fraud.plan_campaigns):
+"""6B S3: one row per campaign instance realised from policies/fraud.yaml (s3_campaigns.plan_campaigns):
 window, targets, intensity and tactic parameters. Merchant cohorts and focus countries are
 drawn in proportion to the baseline traffic on the template's channels (fraudsters go where
 the traffic is); device and IP pools come from the world's high-risk and anonymising pools.
@@ -6,9 +6,9 @@ the traffic is); device and IP pools come from the world's high-risk and anonymi
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import fraud
+from python_kernels.behaviour import s3_campaigns
+from python_kernels.behaviour.s3_campaigns import campaign_merchants, country_codes
 from python_kernels.dbt_io import run_context
-from python_kernels.fraud_inputs import campaign_merchants, country_codes
 
 
 def model(dbt, session):
@@ -45,7 +45,7 @@ def model(dbt, session):
         "HIGH_RISK_IP": _ids(session, "select ip_id from p_ip_roles where fraud_role_ip = 'HIGH_RISK_IP'"),
         "ANONYMIZER": _ids(session, "select ip_id from p_ips where ip_type in ('VPN_PROXY', 'DATACENTRE')"),
     }
-    plan = fraud.plan_campaigns(
+    plan = s3_campaigns.plan_campaigns(
         ctx.seed, ctx.policies["fraud"]["campaigns"]["templates"], scenarios,
         {**merchants, "volume": volume_m},
         {"codes": codes, "volume": volume_c}, pools)

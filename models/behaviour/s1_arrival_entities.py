@@ -10,10 +10,13 @@ after the policy's inactivity gap or caps. The walk reads arrivals in time windo
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import behaviour
+from python_kernels.behaviour import s1_attach
+from python_kernels.behaviour.s1_attach import attachment_params, attachment_tables
 from python_kernels.core import rng
-from python_kernels.behaviour_inputs import policy_lookup, attachment_params, attachment_tables
-from python_kernels.dbt_io import Stage, codes, column, key_windows, run_context
+from python_kernels.core.arrow import codes, column
+from python_kernels.core.policies import policy_lookup
+from python_kernels.core.vocabulary import ATTACH_RULES, CHANNELS
+from python_kernels.dbt_io import Stage, key_windows, run_context
 
 US_PER_DAY = 86_400_000_000
 
@@ -48,7 +51,7 @@ def model(dbt, session):
 
     stage = Stage(session, "s1_arrival_entities")
     for scenario in sorted({d[0] for d in days}):
-        attacher = behaviour.Attacher(ctx.seed, tables, params)
+        attacher = s1_attach.Attacher(ctx.seed, tables, params)
         windows = key_windows([(d[1], d[2]) for d in days if d[0] == scenario], ctx.preset["chunk_rows"], US_PER_DAY)
         for lo_us, hi_us in windows:
             # a relation keeps ORDER BY in its Arrow batches; execute() results may hand them
@@ -81,7 +84,7 @@ def _attach_chunk(seed, arr, attacher, tables, countries, sectors):
     mixed = (np.array([x == "mixed" for x in cg_labels]) if cg_labels else np.zeros(0, bool))[cg_code]
     p_rail = policy_lookup(sectors, sec_labels, "channels.p_bank_rail_by_sector")[sec_code]
     u_rail = rng.uniforms(rng.stream_keys(seed, "6B.s1.channel", arrival_id), 0)
-    ch = behaviour.CHANNELS
+    ch = CHANNELS
     channel = np.where(is_virtual | ~(present | mixed),
                        np.where(u_rail < p_rail, ch.index("BANK_RAIL"), ch.index("ECOM")),
                        np.where(mixed, ch.index("HYBRID"), np.where(is_atm, ch.index("ATM"), ch.index("POS"))))
@@ -114,6 +117,6 @@ def _attach_chunk(seed, arr, attacher, tables, countries, sectors):
         "device_id": tables["device_id"][out["device"]],
         "ip_id": tables["ip_id"][out["ip"]],
         "session_id": out["session_id"],
-        "attach_rule": pa.array(behaviour.ATTACH_RULES, pa.string()).take(pa.array(out["rule"])),
+        "attach_rule": pa.array(ATTACH_RULES, pa.string()).take(pa.array(out["rule"])),
         "is_session_start": out["session_start"],
     })

@@ -8,12 +8,14 @@ counts and channels. Row order never matters, so the index is the same for any w
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import behaviour
-from python_kernels.dbt_io import Stage, codes, column, key_windows, run_context
+from python_kernels.behaviour import s1_sessions
+from python_kernels.core.arrow import codes, column
+from python_kernels.core.vocabulary import CHANNELS
+from python_kernels.dbt_io import Stage, key_windows, run_context
 
 ENTITIES = ("device_id", "account_id", "instrument_id", "ip_id", "merchant_id")
-CHANNEL_SETS = [",".join(sorted(c for k, c in enumerate(behaviour.CHANNELS) if mask >> k & 1))
-                for mask in range(1 << len(behaviour.CHANNELS))]
+CHANNEL_SETS = [",".join(sorted(c for k, c in enumerate(CHANNELS) if mask >> k & 1))
+                for mask in range(1 << len(CHANNELS))]
 
 
 def model(dbt, session):
@@ -37,11 +39,11 @@ def model(dbt, session):
 
 def _summarise(arr: pa.Table) -> pa.Table:
     ch_code, ch_labels = codes(arr, "channel")
-    channel = np.array([behaviour.CHANNELS.index(c) for c in ch_labels], np.int64)[ch_code]
+    channel = np.array([CHANNELS.index(c) for c in ch_labels], np.int64)[ch_code]
     ts_us = column(arr, "ts_utc").astype("datetime64[us]").astype(np.int64)
-    s = behaviour.session_summary(column(arr, "session_id"), ts_us, column(arr, "party_id"),
-                                  np.stack([column(arr, e).astype(np.int64) for e in ENTITIES]),
-                                  channel, column(arr, "is_cross_border"))
+    s = s1_sessions.session_summary(column(arr, "session_id"), ts_us, column(arr, "party_id"),
+                                    np.stack([column(arr, e).astype(np.int64) for e in ENTITIES]),
+                                    channel, column(arr, "is_cross_border"))
     first = pa.array(np.flatnonzero(np.r_[True, np.diff(column(arr, "session_id")) != 0]))
     primary = {f"primary_{e}": s["primary"][k] for k, e in enumerate(ENTITIES)}
     return pa.table({

@@ -7,11 +7,13 @@ the flows of an arrival do not depend on which chunk they are computed in.
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import behaviour
-from python_kernels.behaviour_inputs import flow_params, policy_lookup
-from python_kernels.dbt_io import Stage, arrival_windows, codes, column, run_context, vocab_index
-from python_kernels.flow_columns import outcome_columns, ts_array
-from python_kernels.core.policy_schema.behaviour import FAMILIES
+from python_kernels.behaviour import s2_flows
+from python_kernels.behaviour.flow_columns import outcome_columns, ts_array
+from python_kernels.behaviour.s2_flows import flow_params
+from python_kernels.core.arrow import codes, column, vocab_index
+from python_kernels.core.policies import policy_lookup
+from python_kernels.core.vocabulary import CHANNELS, FAMILIES
+from python_kernels.dbt_io import Stage, arrival_windows, run_context
 
 FLOW_TYPES = {"ATM": "ATM_WITHDRAWAL", "BANK_RAIL": "BANK_TRANSFER"}  # other channels: CARD_PURCHASE
 LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_seq", "channel", "party_id",
@@ -28,7 +30,7 @@ def model(dbt, session):
     units = dict(zip(rates.column("currency_code").to_pylist(), rates.column("units_per_usd").to_pylist()))
     currencies = sorted(minor)
     params = flow_params(policy, currencies, [units[c] for c in currencies], [minor[c] for c in currencies])
-    family_of = [FAMILIES.index(policy["amounts"]["family_by_channel"][ch]) for ch in behaviour.CHANNELS]
+    family_of = [FAMILIES.index(policy["amounts"]["family_by_channel"][ch]) for ch in CHANNELS]
     sector_scale = policy["amounts"]["purchase_sector_scale"]
 
     session.register("s2_entities", dbt.ref("s1_arrival_entities"))
@@ -49,7 +51,7 @@ def model(dbt, session):
 
 
 def _flow_chunk(seed, arr, params, currencies, family_of, sector_scale):
-    channel = vocab_index(arr, "channel", behaviour.CHANNELS)
+    channel = vocab_index(arr, "channel", CHANNELS)
     family = np.array(family_of, np.int64)[channel]
     cur_code, cur_labels = codes(arr, "currency_code")
     currency = np.array([currencies.index(c) for c in cur_labels], np.int64)[cur_code]
@@ -57,12 +59,12 @@ def _flow_chunk(seed, arr, params, currencies, family_of, sector_scale):
     scale = policy_lookup(sector_scale, sec_labels, "amounts.purchase_sector_scale")[sec_code]
     scale = np.where(family == FAMILIES.index("PURCHASE"), scale, 1.0)
     ts_us = column(arr, "ts_utc").astype("datetime64[us]").astype(np.int64)
-    f = behaviour.flows(seed, column(arr, "arrival_id"), ts_us, channel, family, currency, scale, params)
+    f = s2_flows.flows(seed, column(arr, "arrival_id"), ts_us, channel, family, currency, scale, params)
 
     take = pa.array(f["arrival_index"])
     lineage = {name: arr.column(name).take(take) for name in LINEAGE}
     minor_units = column(arr, "currency_minor_units").astype(np.int64)[f["arrival_index"]]
-    flow_type = pa.array([FLOW_TYPES.get(c, "CARD_PURCHASE") for c in behaviour.CHANNELS], pa.string())
+    flow_type = pa.array([FLOW_TYPES.get(c, "CARD_PURCHASE") for c in CHANNELS], pa.string())
     return pa.table({
         "flow_id": f["flow_id"],
         **{k: v for k, v in lineage.items() if k == "arrival_id"},

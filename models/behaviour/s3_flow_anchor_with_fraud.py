@@ -7,11 +7,12 @@ beside the mutated ones. Chunked by arrival-id windows like S2; every draw is ke
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import behaviour, fraud
-from python_kernels.dbt_io import Stage, arrival_windows, column, run_context, vocab_index
-from python_kernels.fraud_inputs import campaign_merchants, country_codes
-from python_kernels.flow_columns import int_values, outcome_columns, reason_codes, ts_values
-
+from python_kernels.behaviour import s3_campaigns, s3_overlay
+from python_kernels.behaviour.flow_columns import int_values, outcome_columns, reason_codes, ts_values
+from python_kernels.behaviour.s3_campaigns import campaign_merchants, country_codes
+from python_kernels.core.arrow import column, vocab_index
+from python_kernels.core.vocabulary import CHANNELS
+from python_kernels.dbt_io import Stage, arrival_windows, run_context
 
 
 def model(dbt, session):
@@ -34,8 +35,8 @@ def model(dbt, session):
         from s3_plan order by campaign_id
     """).to_arrow_table().to_pylist()
     scenarios = sorted({p["scenario_id"] for p in plan})
-    arrays = fraud.campaign_arrays(ctx.seed, plan, scenarios, m, countries, behaviour.CHANNELS,
-                                   policy["bank_view"]["p_auth_screen"])
+    arrays = s3_campaigns.campaign_arrays(ctx.seed, plan, scenarios, m, countries, CHANNELS,
+                                          policy["bank_view"]["p_auth_screen"])
     lookup = {"merchants": m["id"], "countries": countries, "scenarios": scenarios,
               "campaign_id": np.array([p["campaign_id"] for p in plan], np.int64),
               "campaign_type": pa.array([p["campaign_type"] for p in plan], pa.string())}
@@ -59,7 +60,7 @@ def _overlay_chunk(arr, arrays, lookup, timing):
     flows = {
         "scenario": vocab_index(arr, "scenario_id", lookup["scenarios"]),
         "flow_id": column(arr, "flow_id"), "ts": ts_values(arr, "ts_utc"),
-        "channel": vocab_index(arr, "channel", behaviour.CHANNELS),
+        "channel": vocab_index(arr, "channel", CHANNELS),
         "merchant": np.searchsorted(lookup["merchants"], column(arr, "merchant_id")),
         "country": vocab_index(arr, "legal_country_iso", lookup["countries"]),
         "cross": column(arr, "is_cross_border"),
@@ -73,7 +74,7 @@ def _overlay_chunk(arr, arrays, lookup, timing):
         "t_response": ts_values(arr, "ts_auth_response"), "t_clearing": ts_values(arr, "ts_clearing"),
         "t_reversal": ts_values(arr, "ts_reversal"), "t_refund": ts_values(arr, "ts_refund"),
     }
-    o = fraud.overlay(flows, arrays, timing)
+    o = s3_overlay.overlay(flows, arrays, timing)
     taken = o["campaign"] >= 0
     pick = pa.array(np.maximum(o["campaign"], 0), mask=~taken)
     columns = outcome_columns(o["amount"], column(arr, "currency_minor_units").astype(np.int64), o["step_up"],
@@ -93,7 +94,7 @@ def _overlay_chunk(arr, arrays, lookup, timing):
         "origin_amount_minor": flows["amount"],
         "origin_device_id": flows["device"],
         "origin_ip_id": flows["ip"],
-        **{name: o["flags"][:, j] for j, name in enumerate(fraud.TACTIC_FLAGS)},
+        **{name: o["flags"][:, j] for j, name in enumerate(s3_overlay.TACTIC_FLAGS)},
     }
     for name, values in extra.items():
         out = out.append_column(name, pa.array(values) if isinstance(values, np.ndarray) else values)

@@ -1,18 +1,19 @@
-"""6B S4: one row per flow: the bank's view of it as a process in time (labels.bank_view):
+"""6B S4: one row per flow: the bank's view of it as a process in time (s4_bank_view.bank_view):
 detection at auth or after it, the customer's dispute, a chargeback and its decision, the
-case that groups it with the account's other triggered flows of the scenario (labels.group_cases), and the
+case that groups it with the account's other triggered flows of the scenario (s4_cases.group_cases), and the
 bank's label with the instant it became final (the case closing). Flows are processed in
 arrival-id windows; draws are keyed per flow and per case, so chunking does not matter.
 """
 import numpy as np
 import pyarrow as pa
 
-from python_kernels import labels
-from python_kernels.behaviour import NO_TIME
-from python_kernels.dbt_io import Stage, arrival_windows, column, run_context, vocab_index
-from python_kernels.flow_columns import ts_array, ts_values
+from python_kernels.behaviour import s4_bank_view, s4_cases
+from python_kernels.behaviour.flow_columns import ts_array, ts_values
+from python_kernels.core.arrow import column, vocab_index
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
 from python_kernels.core.policy_schema.fraud import CHARGEBACK_OUTCOMES, SUBTYPES, TRUTH_LABELS
+from python_kernels.core.vocabulary import BANK_LABELS, DETECTION_OUTCOMES, NO_TIME
+from python_kernels.dbt_io import Stage, arrival_windows, run_context
 
 CASES = "s4_flow_bank_view__cases"
 LINEAGE = ("flow_id", "scenario_id", "arrival_id", "account_id", "merchant_id", "campaign_id", "fraud_label",
@@ -23,7 +24,7 @@ def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     policy = ctx.policies["fraud"]
-    params = labels.bank_params(policy)
+    params = s4_bank_view.bank_params(policy)
     session.register("s4_flows", dbt.ref("s3_flow_anchor_with_fraud"))
     session.register("s4_truth", dbt.ref("s4_flow_truth_labels"))
     session.register("s4_classes", dbt.ref("merchant_class_profile_5A"))
@@ -48,9 +49,9 @@ def model(dbt, session):
         from {stage.name} where case_trigger_utc is not null
         order by case_key, trigger_us, flow_id
     """).to_arrow_table()
-    case_id = labels.group_cases(column(trig, "case_key"), column(trig, "trigger_us"), column(trig, "flow_id"),
-                                 int(policy["cases"]["group_window_seconds"] * 1e6))
-    closed = labels.close_cases(ctx.seed, case_id, column(trig, "last_us"), params["delays"][-1])
+    case_id = s4_cases.group_cases(column(trig, "case_key"), column(trig, "trigger_us"), column(trig, "flow_id"),
+                                   int(policy["cases"]["group_window_seconds"] * 1e6))
+    closed = s4_cases.close_cases(ctx.seed, case_id, column(trig, "last_us"), params["delays"][-1])
     opened = _case_min(case_id, column(trig, "trigger_us"))
     session.register("s4_case_map", pa.table({
         "flow_id": column(trig, "flow_id"), "case_id": case_id,
@@ -84,13 +85,13 @@ def _bank_chunk(seed, arr, params):
         "t_response": ts_values(arr, "ts_auth_response"),
         "t_clearing": ts_values(arr, "ts_clearing"),
     }
-    b = labels.bank_view(seed, flows, params)
+    b = s4_bank_view.bank_view(seed, flows, params)
     outcome = pa.array(CHARGEBACK_OUTCOMES, pa.string()).take(pa.array(np.maximum(b["outcome"], 0),
-                                                                      mask=b["outcome"] < 0))
-    bank_label = pa.array(labels.BANK_LABELS, pa.string()).take(pa.array(b["label"]))
+                                                                       mask=b["outcome"] < 0))
+    bank_label = pa.array(BANK_LABELS, pa.string()).take(pa.array(b["label"]))
     return pa.table({
         **{name: arr.column(name) for name in LINEAGE},
-        "detection_outcome": pa.array(labels.DETECTION_OUTCOMES, pa.string()).take(pa.array(b["detect_kind"])),
+        "detection_outcome": pa.array(DETECTION_OUTCOMES, pa.string()).take(pa.array(b["detect_kind"])),
         "detection_utc": ts_array(b["detect"]),
         "dispute_utc": ts_array(b["dispute"]),
         "chargeback_utc": ts_array(b["chargeback"]),
@@ -98,8 +99,8 @@ def _bank_chunk(seed, arr, params):
         "chargeback_decision_utc": ts_array(b["decision"]),
         "investigation_confirmed_fraud": pa.array(b["confirmed"], mask=b["trigger"] == NO_TIME),
         "bank_label": bank_label,
-        "is_fraud_bank_view": np.isin(b["label"], [labels.BANK_LABELS.index("BANK_CONFIRMED_FRAUD"),
-                                                   labels.BANK_LABELS.index("CHARGEBACK_WRITTEN_OFF")]),
+        "is_fraud_bank_view": np.isin(b["label"], [BANK_LABELS.index("BANK_CONFIRMED_FRAUD"),
+                                                   BANK_LABELS.index("CHARGEBACK_WRITTEN_OFF")]),
         "case_trigger_utc": ts_array(b["trigger"]),
         "last_step_utc": ts_array(b["last"]),
     })

@@ -3,7 +3,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels.core import rng
-from python_kernels.dbt_io import column, run_context
+from python_kernels.dbt_io import run_context
 from python_kernels.world.intensity import HOURS_PER_WEEK, week_shift, weekly_shapes
 
 

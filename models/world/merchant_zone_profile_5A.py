@@ -3,7 +3,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from python_kernels.core import rng
-from python_kernels.dbt_io import column, run_context
+from python_kernels.core.arrow import column
+from python_kernels.dbt_io import run_context
 from python_kernels.world.intensity import zone_weekly_volume
 
 

@@ -2,7 +2,8 @@
 import numpy as np
 import pyarrow as pa
 
-from python_kernels.dbt_io import column, run_context
+from python_kernels.core.arrow import column
+from python_kernels.dbt_io import run_context
 from python_kernels.world.intensity import scenario_events
 from python_kernels.world.tz import to_us, tz_arrays
 

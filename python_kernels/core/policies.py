@@ -12,13 +12,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from python_kernels.core.policy_schema import SCHEMAS
 from python_kernels.core.policy_schema.nodes import PolicyError
-
+from python_kernels.core.vocabulary import CHANNELS
 
 # ---- loading ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PolicySet:
@@ -100,3 +102,15 @@ def policy_rows(policies: PolicySet, preset: str):
         else:
             rows.append((key, None, str(v)))
     return rows
+
+
+def policy_lookup(mapping: dict, labels: list, what: str) -> np.ndarray:
+    """Policy value per label (rows: labels, columns: channels when the value is a channel map)."""
+    missing = [x for x in labels if x not in mapping]
+    if missing:
+        raise ValueError(f"policy has no {what} entry for {missing[0]!r}")
+    first = mapping[labels[0]] if labels else {}
+    if isinstance(first, dict):
+        return np.array([[mapping[x][ch] for ch in CHANNELS] for x in labels], dtype=np.float64).reshape(-1, len(CHANNELS))
+    return np.array([mapping[x] for x in labels], dtype=np.float64)
+

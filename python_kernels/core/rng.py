@@ -190,18 +190,33 @@ def nb2(stream, ctr, mean, kappa):
 
 
 @njit(inline="always", cache=True)
+def pick_cum(u, cum, lo, hi):
+    """Index in [lo, hi) for the uniform `u`, by inversion on a slice of cumulative weights
+    (cum[hi-1] is the running total at the slice's end; the slice may start mid-array)."""
+    base = cum[lo - 1] if lo > 0 else 0.0
+    target = base + u * (cum[hi - 1] - base)
+    a, b = lo, hi - 1
+    while a < b:
+        m = (a + b) // 2
+        if cum[m] > target:
+            b = m
+        else:
+            a = m + 1
+    return a
+
+
+@njit(inline="always", cache=True)
 def categorical(stream, ctr, cum_weights):
     """Index i with probability w_i, by inversion on cumulative weights (last = total)."""
-    u = uniform(stream, ctr) * cum_weights[cum_weights.shape[0] - 1]
-    lo = 0
-    hi = cum_weights.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cum_weights[mid] > u:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    return pick_cum(uniform(stream, ctr), cum_weights, 0, cum_weights.shape[0])
+
+
+@njit(inline="always", cache=True)
+def lognormal_clipped_us(stream, ctr, spec):
+    """A delay in whole microseconds (at least 1) from spec = (median, sigma, min, max) in
+    seconds: median * exp(sigma * z), clipped to [min, max]."""
+    x = spec[0] * math.exp(spec[1] * normal(stream, ctr))
+    return max(int(round(min(max(x, spec[2]), spec[3]) * 1e6)), 1)
 
 
 @njit(cache=True)

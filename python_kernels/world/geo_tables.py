@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from python_kernels.dbt_io import column
+from python_kernels.core.arrow import column
 from python_kernels.world import geo
 
 TIER_INDEX = {t: i for i, t in enumerate(geo.TIERS)}

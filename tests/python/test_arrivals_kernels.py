@@ -9,8 +9,10 @@ import numba
 import numpy as np
 import pytest
 
-from python_kernels import arrivals
+from oracles import arrivals as oracles_arrivals
+from python_kernels.arrivals import s2_latent, s3_counts, s4_arrivals
 from python_kernels.core import rng
+from python_kernels.core.vocabulary import US_PER_HOUR
 
 
 def _streams(domain, n, seed=42):
@@ -21,11 +23,11 @@ def test_latent_factors_match_oracle_and_thread_count():
     st = _streams("test.latent", 6)
     sigma = np.array([0.25, 0.4, 0.1, 0.5, 0.0, 0.3])
     L = np.array([24.0, 12.0, 2.0, 168.0, 24.0, 6.0])
-    a = arrivals.latent_factors(st, sigma, L, 200)
-    np.testing.assert_array_equal(a, arrivals.latent_factors_naive(st, sigma, L, 200))
+    a = s2_latent.latent_factors(st, sigma, L, 200)
+    np.testing.assert_array_equal(a, oracles_arrivals.latent_factors_naive(st, sigma, L, 200))
     numba.set_num_threads(1)
     try:
-        b = arrivals.latent_factors(st, sigma, L, 200)
+        b = s2_latent.latent_factors(st, sigma, L, 200)
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     np.testing.assert_array_equal(a, b)
@@ -34,8 +36,8 @@ def test_latent_factors_match_oracle_and_thread_count():
 
 def test_latent_factor_is_mean_one_with_ar1_memory():
     n_groups, h, sigma, L = 400, 2000, 0.25, 24.0
-    f = arrivals.latent_factors(_streams("test.latent.law", n_groups), np.full(n_groups, sigma),
-                                np.full(n_groups, L), h)
+    f = s2_latent.latent_factors(_streams("test.latent.law", n_groups), np.full(n_groups, sigma),
+                                 np.full(n_groups, L), h)
     assert abs(f.mean() - 1.0) < 0.01
     z = np.log(f)
     zc = z - z.mean(axis=1, keepdims=True)
@@ -48,22 +50,22 @@ def test_bucket_counts_match_oracle_and_nb2_moments():
     st = _streams("test.counts", 2000)
     mu = np.linspace(0.0, 40.0, 2000)
     kappa = np.full(2000, 5.0)
-    np.testing.assert_array_equal(arrivals.bucket_counts(st, mu, kappa),
-                                  arrivals.bucket_counts_naive(st, mu, kappa))
+    np.testing.assert_array_equal(s3_counts.bucket_counts(st, mu, kappa),
+                                  oracles_arrivals.bucket_counts_naive(st, mu, kappa))
     n = 200_000
     mu, kappa = 12.0, 4.0
-    draws = arrivals.bucket_counts(_streams("test.counts.law", n), np.full(n, mu), np.full(n, kappa))
+    draws = s3_counts.bucket_counts(_streams("test.counts.law", n), np.full(n, mu), np.full(n, kappa))
     assert abs(draws.mean() - mu) < 4 * math.sqrt((mu + mu * mu / kappa) / n)
     assert abs(draws.var() / (mu + mu * mu / kappa) - 1) < 0.02
-    zero = arrivals.bucket_counts(_streams("test.counts.zero", 10), np.full(10, 1e-12), np.ones(10))
+    zero = s3_counts.bucket_counts(_streams("test.counts.zero", 10), np.full(10, 1e-12), np.ones(10))
     assert np.all(zero == 0)
 
 
 def test_bucket_counts_reject_bad_input():
     with pytest.raises(ValueError, match="mu"):
-        arrivals.bucket_counts(_streams("x", 2), np.array([1.0, -1.0]), np.ones(2))
+        s3_counts.bucket_counts(_streams("x", 2), np.array([1.0, -1.0]), np.ones(2))
     with pytest.raises(ValueError, match="kappa"):
-        arrivals.bucket_counts(_streams("x", 2), np.ones(2), np.zeros(2))
+        s3_counts.bucket_counts(_streams("x", 2), np.ones(2), np.zeros(2))
 
 
 def _tz_table(tzids, start, end):
@@ -106,14 +108,14 @@ def test_expansion_conserves_counts_routes_inside_zone_and_gets_local_time_right
     rows = {
         "stream": _streams("test.expand", n_rows),
         "series": np.tile([0, 1, 2], hours.size),
-        "bucket_start_us": np.repeat(int(h0.timestamp() * 1e6) + hours * arrivals.US_PER_HOUR, 3),
+        "bucket_start_us": np.repeat(int(h0.timestamp() * 1e6) + hours * US_PER_HOUR, 3),
         "count": np.tile([3, 0, 5], hours.size),
     }
-    out = arrivals.expand_arrivals(rows, series, routing, tz, p_virtual_hybrid=0.35)
+    out = s4_arrivals.expand_arrivals(rows, series, routing, tz, p_virtual_hybrid=0.35)
     assert out["ts_utc_us"].size == rows["count"].sum()
     np.testing.assert_array_equal(np.bincount(out["row"], minlength=n_rows), rows["count"])
     start = rows["bucket_start_us"][out["row"]]
-    assert np.all((out["ts_utc_us"] >= start) & (out["ts_utc_us"] < start + arrivals.US_PER_HOUR))
+    assert np.all((out["ts_utc_us"] >= start) & (out["ts_utc_us"] < start + US_PER_HOUR))
     phys = out["row"] % 3 == 0
     assert set(out["route_index"][phys]) <= {10, 11} and not out["is_virtual"][phys].any()
     hyb = out["row"] % 3 == 2
@@ -136,7 +138,7 @@ def test_expansion_refuses_physical_series_without_sites():
     rows = {"stream": _streams("x", 1), "series": np.array([0]), "bucket_start_us": np.array([0]), "count": np.array([2])}
     tz = {"ptr": np.array([0, 1]), "start_us": np.array([-10**15]), "offset_min": np.array([0], np.int32)}
     with pytest.raises(ValueError, match="no site"):
-        arrivals.expand_arrivals(rows, series, routing, tz, 0.35)
+        s4_arrivals.expand_arrivals(rows, series, routing, tz, 0.35)
 
 
 def test_chronological_sequence_matches_a_plain_sort():
@@ -145,7 +147,7 @@ def test_chronological_sequence_matches_a_plain_sort():
     ts = (u * 1000).astype(np.int64)  # many ties on ts, broken by tie
     tie = np.arange(n)[::-1].copy()
     ptr = np.array([0, 1200, 1200, 5000])
-    seq = arrivals.chronological_sequence(ptr, ts, tie)
+    seq = s4_arrivals.chronological_sequence(ptr, ts, tie)
     for lo, hi in zip(ptr[:-1], ptr[1:]):
         order = sorted(range(lo, hi), key=lambda i: (ts[i], tie[i]))
         expect = np.empty(hi - lo, np.int64)

@@ -8,10 +8,13 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from python_kernels import behaviour
-from python_kernels.behaviour_inputs import attachment_params, attachment_tables, flow_params
+from oracles import behaviour as oracles_behaviour
+from python_kernels.behaviour import s1_attach, s1_sessions, s2_flows
+from python_kernels.behaviour.s1_attach import attachment_params, attachment_tables
+from python_kernels.behaviour.s2_flows import flow_params
 from python_kernels.core.policies import load_policies
-from python_kernels.core.policy_schema.behaviour import FAMILIES, SECTORS
+from python_kernels.core.policy_schema.behaviour import SECTORS
+from python_kernels.core.vocabulary import CHANNELS, FAMILIES, NO_TIME
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = load_policies(ROOT / "policies")["behaviour"]
@@ -83,7 +86,7 @@ def synthetic_arrivals(n=4000, seed=1, n_sites=20):
     arrival_id = np.arange(n) * 7 + 3
     site = np.where(g.random(n) < 0.5, g.integers(0, n_sites, n), -1)
     return {"arrival_id": arrival_id, "ts_us": ts, "country": g.integers(0, 3, n),
-            "channel": g.integers(0, len(behaviour.CHANNELS), n), "site": site}
+            "channel": g.integers(0, len(CHANNELS), n), "site": site}
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +101,16 @@ def params():
 
 def test_attach_matches_naive_oracle(world, params):
     a = synthetic_arrivals()
-    fast = behaviour.Attacher(42, world, params).feed(**a)
-    slow = behaviour.attach_naive(42, world, params, a["arrival_id"], a["ts_us"], a["country"], a["channel"], a["site"])
+    fast = s1_attach.Attacher(42, world, params).feed(**a)
+    slow = oracles_behaviour.attach_naive(42, world, params, a["arrival_id"], a["ts_us"], a["country"], a["channel"], a["site"])
     for name in slow:
         np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
 
 
 def test_attach_does_not_depend_on_chunking(world, params):
     a = synthetic_arrivals()
-    whole = behaviour.Attacher(42, world, params).feed(**a)
-    att = behaviour.Attacher(42, world, params)
+    whole = s1_attach.Attacher(42, world, params).feed(**a)
+    att = s1_attach.Attacher(42, world, params)
     parts = [att.feed(**{k: v[lo:hi] for k, v in a.items()}) for lo, hi in ((0, 1), (1, 1500), (1500, 4000))]
     for name in whole:
         np.testing.assert_array_equal(whole[name], np.concatenate([p[name] for p in parts]), err_msg=name)
@@ -115,26 +118,26 @@ def test_attach_does_not_depend_on_chunking(world, params):
 
 def test_attach_depends_on_the_seed(world, params):
     a = synthetic_arrivals()
-    x = behaviour.Attacher(42, world, params).feed(**a)["party"]
-    y = behaviour.Attacher(7, world, params).feed(**a)["party"]
+    x = s1_attach.Attacher(42, world, params).feed(**a)["party"]
+    y = s1_attach.Attacher(7, world, params).feed(**a)["party"]
     assert (x != y).mean() > 0.5
 
 
 def test_attach_refuses_arrivals_out_of_order(world, params):
     a = synthetic_arrivals()
-    att = behaviour.Attacher(42, world, params)
+    att = s1_attach.Attacher(42, world, params)
     att.feed(**{k: v[:100] for k, v in a.items()})
     with pytest.raises(ValueError, match="strictly increasing"):
         att.feed(**{k: v[50:200] for k, v in a.items()})
     swapped = {k: v[:100].copy() for k, v in a.items()}
     swapped["ts_us"][[20, 21]] = swapped["ts_us"][[21, 20]]
     with pytest.raises(ValueError, match="row 21"):
-        behaviour.Attacher(42, world, params).feed(**swapped)
+        s1_attach.Attacher(42, world, params).feed(**swapped)
 
 
 def test_sessions_follow_the_gap_rule_and_entities_stay_in_the_graph(world, params):
     a = synthetic_arrivals(n=6000)
-    out = behaviour.Attacher(42, world, params).feed(**a)
+    out = s1_attach.Attacher(42, world, params).feed(**a)
     party, sess, ts = out["party"], out["session_id"], a["ts_us"]
     for p in np.unique(party):
         idx = np.flatnonzero(party == p)
@@ -164,7 +167,7 @@ def test_sessions_follow_the_gap_rule_and_entities_stay_in_the_graph(world, para
 
 def test_pools_keep_home_country_majority(world, params):
     a = synthetic_arrivals(n=6000)
-    out = behaviour.Attacher(42, world, params).feed(**a)
+    out = s1_attach.Attacher(42, world, params).feed(**a)
     home = world["party_country"][out["party"]] == a["country"]
     assert 0.6 < home.mean() < 0.999
 
@@ -181,16 +184,16 @@ def fparams():
 
 def flow_inputs(n=20000, seed=3):
     g = np.random.default_rng(seed)
-    channel = g.integers(0, len(behaviour.CHANNELS), n)
-    family = np.array([FAMILIES.index(POLICY["amounts"]["family_by_channel"][c]) for c in behaviour.CHANNELS])[channel]
+    channel = g.integers(0, len(CHANNELS), n)
+    family = np.array([FAMILIES.index(POLICY["amounts"]["family_by_channel"][c]) for c in CHANNELS])[channel]
     return dict(arrival_id=np.arange(n) * 5 + 11, ts_us=g.integers(0, 10**15, n), channel=channel, family=family,
                 currency=g.integers(0, len(CURRENCIES), n), sector_scale=np.exp(g.normal(0, 0.5, n)))
 
 
 def test_flow_structure_matches_naive_oracle(fparams):
     x = flow_inputs(n=3000)
-    f = behaviour.flows(42, params=fparams, **x)
-    oracle = behaviour.flow_outcomes_naive(42, x["arrival_id"], x["channel"], fparams)
+    f = s2_flows.flows(42, params=fparams, **x)
+    oracle = oracles_behaviour.flow_outcomes_naive(42, x["arrival_id"], x["channel"], fparams)
     got = [[] for _ in oracle]
     for i, su, dec, r in zip(f["arrival_index"], f["step_up"], f["declined"], f["reason"]):
         got[i].append((bool(su), bool(dec), int(r)))
@@ -200,16 +203,16 @@ def test_flow_structure_matches_naive_oracle(fparams):
 
 def test_flows_do_not_depend_on_chunking(fparams):
     x = flow_inputs()
-    whole = behaviour.flows(42, params=fparams, **x)
-    halves = [behaviour.flows(42, params=fparams, **{k: v[lo:hi] for k, v in x.items()})
+    whole = s2_flows.flows(42, params=fparams, **x)
+    halves = [s2_flows.flows(42, params=fparams, **{k: v[lo:hi] for k, v in x.items()})
               for lo, hi in ((0, 7000), (7000, 20000))]
     for name in ("flow_id", "amount_minor", "ts_response", "ts_clearing", "ts_refund", "refund_minor"):
         np.testing.assert_array_equal(whole[name], np.concatenate([h[name] for h in halves]), err_msg=name)
 
 
 def test_flow_events_are_strictly_ordered(fparams):
-    f = behaviour.flows(42, params=fparams, **flow_inputs())
-    none = behaviour.NO_TIME
+    f = s2_flows.flows(42, params=fparams, **flow_inputs())
+    none = NO_TIME
     chain = [f["ts_request"], f["ts_challenge"], f["ts_complete"], f["ts_response"], f["ts_clearing"], f["ts_refund"]]
     last = chain[0]
     for t in chain[1:]:
@@ -232,7 +235,7 @@ def test_amount_law_price_points_and_tail(fparams):
     x["family"][:] = FAMILIES.index("PURCHASE")
     x["sector_scale"][:] = 1.0
     x["currency"][:] = CURRENCIES.index("USD")
-    f = behaviour.flows(42, params=fparams, **x)
+    f = s2_flows.flows(42, params=fparams, **x)
     first = f["flow_index"] == 0
     amt = f["amount_minor"][first]
     fam = POLICY["amounts"]["families"]["PURCHASE"]
@@ -256,7 +259,7 @@ def test_local_price_points(fparams):
 
 
 def test_auth_latency_law(fparams):
-    f = behaviour.flows(42, params=fparams, **flow_inputs(n=60000))
+    f = s2_flows.flows(42, params=fparams, **flow_inputs(n=60000))
     plain = ~f["step_up"]
     lat = (f["ts_response"] - f["ts_request"])[plain] / 1e6
     spec = POLICY["timing"]["auth_response"]
@@ -270,11 +273,11 @@ def test_auth_latency_law(fparams):
 def test_flows_reject_bad_inputs(fparams):
     x = flow_inputs(n=10)
     with pytest.raises(ValueError, match="channel"):
-        behaviour.flows(42, params=fparams, **{**x, "channel": x["channel"] + 10})
+        s2_flows.flows(42, params=fparams, **{**x, "channel": x["channel"] + 10})
     with pytest.raises(ValueError, match="one entry per arrival"):
-        behaviour.flows(42, params=fparams, **{**x, "ts_us": x["ts_us"][:5]})
+        s2_flows.flows(42, params=fparams, **{**x, "ts_us": x["ts_us"][:5]})
     with pytest.raises(ValueError, match="sector_scale"):
-        behaviour.flows(42, params=fparams, **{**x, "sector_scale": -x["sector_scale"]})
+        s2_flows.flows(42, params=fparams, **{**x, "sector_scale": -x["sector_scale"]})
 
 
 def test_every_merchant_sector_has_a_behaviour_policy():
@@ -285,13 +288,13 @@ def test_every_merchant_sector_has_a_behaviour_policy():
 
 def test_session_summary_matches_naive_oracle(world, params):
     a = synthetic_arrivals(n=5000)
-    out = behaviour.Attacher(42, world, params).feed(**a)
+    out = s1_attach.Attacher(42, world, params).feed(**a)
     order = np.lexsort((a["arrival_id"], a["ts_us"], out["session_id"]))
     ents = np.stack([out["device"], out["instrument"], out["ip"], a["site"]])[:, order]
     cross = (world["party_country"][out["party"]] != a["country"])[order]
     args = (out["session_id"][order], a["ts_us"][order], out["party"][order], ents, a["channel"][order], cross)
-    fast = behaviour.session_summary(*args)
-    slow = behaviour.session_summary_naive(*args)
+    fast = s1_sessions.session_summary(*args)
+    slow = oracles_behaviour.session_summary_naive(*args)
     assert fast["session_id"].size == len(slow)
     for j, row in enumerate(slow):
         assert fast["session_id"][j] == row["session_id"] and fast["arrival_count"][j] == row["arrival_count"]
@@ -300,4 +303,4 @@ def test_session_summary_matches_naive_oracle(world, params):
         assert fast["channels"][j] == row["channels"] and fast["any_cross"][j] == row["any_cross"]
     assert np.all(fast["n_parties"] == 1)
     with pytest.raises(ValueError, match="sorted"):
-        behaviour.session_summary(*(x[::-1] if x.ndim == 1 else x[:, ::-1] for x in args))
+        s1_sessions.session_summary(*(x[::-1] if x.ndim == 1 else x[:, ::-1] for x in args))

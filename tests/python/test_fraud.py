@@ -5,11 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from python_kernels import behaviour, fraud, labels
-from python_kernels.behaviour import NO_TIME
+from oracles import behaviour as oracles_behaviour
+from python_kernels.behaviour import s3_campaigns, s3_overlay, s4_bank_view, s4_cases
 from python_kernels.core.policies import load_policies
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
 from python_kernels.core.policy_schema.fraud import SUBTYPES, TRUTH_LABELS
+from python_kernels.core.vocabulary import BANK_LABELS, CHANNELS, NO_TIME
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = load_policies(ROOT / "policies")
@@ -44,7 +45,7 @@ def synthetic_flows(merchants, n=30_000, seed=2):
     amount = g.integers(100, 50_000, n)
     return {
         "scenario": np.zeros(n, np.int64), "flow_id": 4 * (10_000 + np.arange(n)), "ts": ts,
-        "channel": g.integers(0, len(behaviour.CHANNELS), n), "merchant": g.integers(0, merchants["id"].size, n),
+        "channel": g.integers(0, len(CHANNELS), n), "merchant": g.integers(0, merchants["id"].size, n),
         "country": g.integers(0, len(COUNTRIES), n), "cross": g.random(n) < 0.1,
         "account": 50_000 + g.integers(0, 2_000, n), "instrument": 90_000 + g.integers(0, 3_000, n),
         "party": 1_000 + g.integers(0, 1_500, n), "unit_minor": np.full(n, 100.0),
@@ -61,15 +62,15 @@ def setup():
     m = synthetic_merchants()
     flows = synthetic_flows(m)
     vol = {("baseline_v1", ch): np.bincount(flows["merchant"][flows["channel"] == i], minlength=m["id"].size)
-           for i, ch in enumerate(behaviour.CHANNELS)}
+           for i, ch in enumerate(CHANNELS)}
     vol_c = {("baseline_v1", ch): np.bincount(flows["country"][flows["channel"] == i], minlength=len(COUNTRIES))
-             for i, ch in enumerate(behaviour.CHANNELS)}
+             for i, ch in enumerate(CHANNELS)}
     pools = {"HIGH_RISK_DEVICE": np.arange(900_000, 900_050), "HIGH_RISK_IP": np.arange(800_000, 800_020),
              "ANONYMIZER": np.arange(810_000, 810_030)}
-    plan = fraud.plan_campaigns(42, FRAUD["campaigns"]["templates"], SCENARIOS,
-                                {**m, "volume": vol}, {"codes": COUNTRIES, "volume": vol_c}, pools)
-    arrays = fraud.campaign_arrays(42, plan, ["baseline_v1"], m, COUNTRIES, behaviour.CHANNELS,
-                                   FRAUD["bank_view"]["p_auth_screen"])
+    plan = s3_campaigns.plan_campaigns(42, FRAUD["campaigns"]["templates"], SCENARIOS,
+                                       {**m, "volume": vol}, {"codes": COUNTRIES, "volume": vol_c}, pools)
+    arrays = s3_campaigns.campaign_arrays(42, plan, ["baseline_v1"], m, COUNTRIES, CHANNELS,
+                                          FRAUD["bank_view"]["p_auth_screen"])
     return {"merchants": m, "flows": flows, "plan": plan, "arrays": arrays, "pools": pools}
 
 
@@ -100,34 +101,34 @@ def test_plan_is_keyed_by_seed():
     m = synthetic_merchants()
     args = (FRAUD["campaigns"]["templates"], SCENARIOS, {**m, "volume": {}}, {"codes": COUNTRIES, "volume": {}},
             {"HIGH_RISK_DEVICE": np.arange(10), "HIGH_RISK_IP": np.arange(10), "ANONYMIZER": np.arange(10)})
-    a, b, c = fraud.plan_campaigns(7, *args), fraud.plan_campaigns(7, *args), fraud.plan_campaigns(8, *args)
+    a, b, c = s3_campaigns.plan_campaigns(7, *args), s3_campaigns.plan_campaigns(7, *args), s3_campaigns.plan_campaigns(8, *args)
     assert a == b and a != c
 
 
 def test_overlay_matches_naive_oracle(setup):
     flows, arrays = setup["flows"], setup["arrays"]
-    out = fraud.overlay(flows, arrays, TIMING)
+    out = s3_overlay.overlay(flows, arrays, TIMING)
     taken = out["campaign"] >= 0
     assert 0 < taken.mean() < 0.5
     sample = np.r_[np.flatnonzero(taken)[:300], np.flatnonzero(~taken)[:300]]
     sub = {k: v[sample] for k, v in flows.items()}
-    assert np.array_equal(fraud.overlay_naive(sub, arrays), out["campaign"][sample])
+    assert np.array_equal(oracles_behaviour.overlay_naive(sub, arrays), out["campaign"][sample])
 
 
 def test_overlay_does_not_depend_on_chunking(setup):
     flows, arrays = setup["flows"], setup["arrays"]
-    whole = fraud.overlay(flows, arrays, TIMING)
+    whole = s3_overlay.overlay(flows, arrays, TIMING)
     cuts = [0, 7_001, 19_333, flows["flow_id"].size]
-    parts = [fraud.overlay({k: v[a:b] for k, v in flows.items()}, arrays, TIMING) for a, b in zip(cuts, cuts[1:])]
+    parts = [s3_overlay.overlay({k: v[a:b] for k, v in flows.items()}, arrays, TIMING) for a, b in zip(cuts, cuts[1:])]
     for k, v in whole.items():
         assert np.array_equal(v, np.concatenate([p[k] for p in parts])), k
 
 
 def test_overlay_keeps_flows_valid_and_untouched_flows_unchanged(setup):
     flows, arrays = setup["flows"], setup["arrays"]
-    o = fraud.overlay(flows, arrays, TIMING)
+    o = s3_overlay.overlay(flows, arrays, TIMING)
     taken = o["campaign"] >= 0
-    for k in fraud.MUTABLE:
+    for k in s3_overlay.MUTABLE:
         assert np.array_equal(o[k][~taken], flows[k][~taken]), k
     assert not o["flags"][~taken].any()
     assert np.all(o["amount"] > 0) and np.all(o["clearing"][o["t_clearing"] != NO_TIME] > 0)
@@ -146,7 +147,7 @@ def test_overlay_keeps_flows_valid_and_untouched_flows_unchanged(setup):
     # tactics are those of the flow's template
     kinds = np.array([p["campaign_type"] for p in setup["plan"]])[o["campaign"][taken]]
     flags = o["flags"][taken]
-    col = {name: j for j, name in enumerate(fraud.TACTIC_FLAGS)}
+    col = {name: j for j, name in enumerate(s3_overlay.TACTIC_FLAGS)}
     assert not flags[kinds == "FRIENDLY_FRAUD"].any()
     assert flags[kinds == "CARD_TESTING", col["amount_mutated"]].mean() > 0.9
     assert flags[kinds == "ATO", col["device_swapped"]].all()
@@ -159,9 +160,9 @@ def test_overlay_rejects_bad_inputs(setup):
     flows, arrays = setup["flows"], setup["arrays"]
     bad = dict(flows, merchant=flows["merchant"] + 10_000)
     with pytest.raises(ValueError, match="merchant index"):
-        fraud.overlay(bad, arrays, TIMING)
+        s3_overlay.overlay(bad, arrays, TIMING)
     with pytest.raises(ValueError, match="one entry per flow"):
-        fraud.overlay(dict(flows, party=flows["party"][:-1]), arrays, TIMING)
+        s3_overlay.overlay(dict(flows, party=flows["party"][:-1]), arrays, TIMING)
 
 
 # ---- S4 bank view and cases ------------------------------------------------------------------
@@ -180,8 +181,8 @@ def bank_flows(n=200_000, seed=3):
 
 def test_bank_view_steps_are_ordered_and_labels_follow_the_rules():
     f = bank_flows()
-    p = labels.bank_params(FRAUD)
-    b = labels.bank_view(42, f, p)
+    p = s4_bank_view.bank_params(FRAUD)
+    b = s4_bank_view.bank_view(42, f, p)
     assert np.all(b["detect_kind"][f["screened"]] == 1) and np.all(b["detect"][f["screened"]] == f["t_response"][f["screened"]])
     post = b["detect_kind"] == 2
     assert np.all(b["detect"][post] > f["t_response"][post])
@@ -193,7 +194,7 @@ def test_bank_view_steps_are_ordered_and_labels_follow_the_rules():
     assert np.all(b["decision"][cb] > b["chargeback"][cb]) and np.all((b["outcome"] >= 0) == cb)
     case = (b["detect"] != NO_TIME) | d
     assert np.array_equal(b["trigger"] != NO_TIME, case)
-    lab = np.array(labels.BANK_LABELS)[b["label"]]
+    lab = np.array(BANK_LABELS)[b["label"]]
     assert np.all(lab[~case] == "NO_CASE_OPENED") and not np.any(lab[case] == "NO_CASE_OPENED")
     assert np.all(lab[b["outcome"] == 0] == "CHARGEBACK_WRITTEN_OFF")
     assert np.all(lab[(b["outcome"] != 0) & b["confirmed"]] == "BANK_CONFIRMED_FRAUD")
@@ -206,9 +207,9 @@ def test_bank_view_rates_follow_the_policy():
     f["subtype"][:] = 0
     f["label"][:] = 0
     f["screened"][:] = False
-    p = labels.bank_params(FRAUD)
+    p = s4_bank_view.bank_params(FRAUD)
     f["amount_usd"][:] = p["pivot"]
-    b = labels.bank_view(42, f, p)
+    b = s4_bank_view.bank_view(42, f, p)
     for k, name in enumerate(DEMAND_CLASSES):
         rows = f["klass"] == k
         expected = min(p["p_detect"][0] * p["class_mult"][k, 0], 0.98)
@@ -218,12 +219,12 @@ def test_bank_view_rates_follow_the_policy():
 
 def test_bank_view_does_not_depend_on_chunking():
     f = bank_flows(50_000)
-    p = labels.bank_params(FRAUD)
-    whole = labels.bank_view(42, f, p)
-    parts = [labels.bank_view(42, {k: v[a:b] for k, v in f.items()}, p) for a, b in ((0, 12_345), (12_345, 50_000))]
+    p = s4_bank_view.bank_params(FRAUD)
+    whole = s4_bank_view.bank_view(42, f, p)
+    parts = [s4_bank_view.bank_view(42, {k: v[a:b] for k, v in f.items()}, p) for a, b in ((0, 12_345), (12_345, 50_000))]
     for k, v in whole.items():
         assert np.array_equal(v, np.concatenate([q[k] for q in parts])), k
-    other = labels.bank_view(43, f, p)
+    other = s4_bank_view.bank_view(43, f, p)
     assert not np.array_equal(whole["detect"], other["detect"])
 
 
@@ -236,8 +237,8 @@ def test_group_cases_matches_naive_oracle_and_refuses_unsorted_input():
     order = np.lexsort((flow_id, trigger, key))
     key, trigger, flow_id = key[order], trigger[order], flow_id[order]
     window = 3 * DAY
-    got = labels.group_cases(key, trigger, flow_id, window)
-    assert np.array_equal(got, labels.group_cases_naive(key, trigger, flow_id, window))
+    got = s4_cases.group_cases(key, trigger, flow_id, window)
+    assert np.array_equal(got, oracles_behaviour.group_cases_naive(key, trigger, flow_id, window))
     assert 1 < np.unique(got).size < n
     # a case never spans two keys and every member triggered within the window of its opener
     first = {c: i for i, c in reversed(list(enumerate(got)))}
@@ -245,19 +246,19 @@ def test_group_cases_matches_naive_oracle_and_refuses_unsorted_input():
         j = first[c]
         assert key[i] == key[j] and 0 <= trigger[i] - trigger[j] <= window and flow_id[j] == c
     with pytest.raises(ValueError, match="sorted"):
-        labels.group_cases(key[::-1], trigger[::-1], flow_id[::-1], window)
+        s4_cases.group_cases(key[::-1], trigger[::-1], flow_id[::-1], window)
 
 
 def test_close_cases_after_the_last_step_same_close_per_case():
     case_id = np.array([8, 8, 12, 40, 40, 40])
     last = START + np.array([5, 9, 3, 1, 7, 2]) * DAY
-    spec = labels.bank_params(FRAUD)["delays"][-1]
-    closed = labels.close_cases(42, case_id, last, spec)
+    spec = s4_bank_view.bank_params(FRAUD)["delays"][-1]
+    closed = s4_cases.close_cases(42, case_id, last, spec)
     for c in np.unique(case_id):
         rows = case_id == c
         assert np.unique(closed[rows]).size == 1 and closed[rows][0] > last[rows].max()
         assert closed[rows][0] - last[rows].max() >= spec[2] * 1e6
-    assert np.array_equal(closed, labels.close_cases(42, case_id, last, spec))
+    assert np.array_equal(closed, s4_cases.close_cases(42, case_id, last, spec))
 
 
 def test_truth_labels_of_the_policy_cover_every_campaign_type_once():

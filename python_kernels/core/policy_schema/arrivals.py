@@ -1,5 +1,5 @@
 """Schema of policies/arrivals.yaml: the 5B arrival engine."""
-from python_kernels.core.policy_schema.nodes import PROB, POS, Enum, Int, Map, Num, Obj, PolicyError
+from python_kernels.core.policy_schema.nodes import POS, PROB, Enum, Int, Num, Obj, PolicyError
 
 DEMAND_CLASSES = ("office_hours", "consumer_daytime", "evening_weekend", "always_on_local", "online_24h",
                   "online_bursty", "travel_hospitality", "fuel_convenience", "bills_utilities", "low_volume_tail")

@@ -1,7 +1,7 @@
 """Schema of policies/behaviour.yaml: the 6B behaviour engine (S1 attachment and sessions, S2 flows)."""
-from python_kernels.core.policy_schema.nodes import POS, PROB, Dist, Enum, Int, List, Map, Num, Obj, PolicyError
+from python_kernels.core.policy_schema.nodes import POS, PROB, Dist, Enum, Int, List, Num, Obj, PolicyError
+from python_kernels.core.vocabulary import CHANNELS, DECLINE_REASONS, FAMILIES
 
-CHANNELS = ("ECOM", "POS", "ATM", "BANK_RAIL", "HYBRID")
 PARTY_TYPES = ("RETAIL", "BUSINESS", "OTHER")
 LEDGER_CLASSES = ("DEPOSIT", "CREDIT_REVOLVING", "CREDIT_INSTALLMENT")
 INSTRUMENT_KINDS = ("CARD_PHYSICAL", "CARD_VIRTUAL", "BANK_HANDLE", "WALLET_TOKEN")
@@ -12,9 +12,6 @@ SECTORS = ("cash_fin_services", "digital_services", "dining_entertainment", "fue
            "government_education", "grocery_pharmacy", "other", "travel_hospitality", "utilities_bills")
 PARTY_FEATURES = ("income_score", "digital_affinity", "cash_affinity", "cross_border_propensity",
                   "credit_appetite", "stability_score", "business_size_score")
-DECLINE_REASONS = ("INSUFFICIENT_FUNDS", "DO_NOT_HONOR", "INCORRECT_CVV_OR_PIN", "EXCEEDS_LIMIT",
-                   "EXPIRED_CARD", "SUSPECTED_FRAUD")
-FAMILIES = ("PURCHASE", "CASH_WITHDRAWAL", "TRANSFER")
 WEIGHT = Num(0.0, 1000.0)
 
 

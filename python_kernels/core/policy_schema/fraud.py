@@ -1,7 +1,8 @@
 """Schema of policies/fraud.yaml: 6B S3 campaigns and tactics, S4 truth rules, bank view, delays, cases."""
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
-from python_kernels.core.policy_schema.behaviour import CHANNELS
-from python_kernels.core.policy_schema.nodes import POS, PROB, Bool, Dist, Enum, Int, List, Map, Num, Obj, PolicyError, Str
+from python_kernels.core.policy_schema.nodes import (POS, PROB, Bool, Dist, Enum, Int, List, Map, Num, Obj, PolicyError,
+                                                     Str)
+from python_kernels.core.vocabulary import CHANNELS
 
 CAMPAIGN_TYPES = ("CARD_TESTING", "ATO", "STOLEN_CARD", "MERCHANT_COLLUSION", "REFUND_ABUSE", "FRIENDLY_FRAUD")
 SUBTYPES = ("NONE",) + CAMPAIGN_TYPES

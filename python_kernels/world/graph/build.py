@@ -11,7 +11,7 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
-from python_kernels.dbt_io import codes, column
+from python_kernels.core.arrow import codes, column
 from python_kernels.world.graph import devices as dev_k
 from python_kernels.world.graph import ips as ip_k
 from python_kernels.world.graph import population, products
@@ -284,7 +284,7 @@ def build_ip_links(ctx, devices, parties, seg_table, dev_types, merchants, count
     ipt = {"mean_per_ip": [t["mean_devices_per_ip"] for t in it], "skew": [t["pool_skew"] for t in it],
            "is_public": [t["ip_group"] == "PUBLIC_SHARED" for t in it],
            **{k: it_names.index(v) for k, v in (("res", "RESIDENTIAL"), ("mob", "MOBILE"), ("corp", "CORPORATE"),
-                                                 ("dc", "DATACENTRE"), ("end", "MERCHANT_ENDPOINT"))}}
+                                                ("dc", "DATACENTRE"), ("end", "MERCHANT_ENDPOINT"))}}
     out = ip_k.draw_ip_links(ctx.seed, dv, mer, ipt, recent_w, pol)
     has_dev = out["device"] >= 0
     drow = np.maximum(out["device"], 0)

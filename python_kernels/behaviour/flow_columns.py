@@ -1,15 +1,13 @@
 """The outcome and event-instant columns of a flow row, shared by the baseline flows (S2) and
 the flows with the fraud overlay (S3), so both tables spell outcomes the same way."""
+
+
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
-from python_kernels.behaviour import NO_TIME
-from python_kernels.core.policy_schema.behaviour import DECLINE_REASONS
-
-REASONS = list(DECLINE_REASONS) + ["STEP_UP_FAILED"]
-STATUSES = ("DECLINED", "REVERSED", "PARTIALLY_REFUNDED", "REFUNDED", "CLEARED")
+from python_kernels.core.vocabulary import NO_TIME, REASONS, STATUSES
 
 
 def ts_array(values: np.ndarray) -> pa.Array:

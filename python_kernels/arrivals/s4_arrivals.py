@@ -1,121 +1,25 @@
-"""5B arrival kernels: latent LGCP paths (S2), NB2 bucket counts (S3), arrival expansion (S4).
+"""5B S4 arrival rows: expand each (series, bucket) count into that many arrivals with a
+microsecond instant, a site inside the counted zone or an edge, and local time from the
+transition table; then the chronological sequence per merchant.
 
-Arrays in, arrays out. Every draw is keyed by (seed, domain, entity, counter) through
-`rng`, so results are independent of thread count and of how rows are chunked:
-  S2  one stream per (scenario, group); normal t uses counters (2t, 2t+1)
-  S3  one stream per (series, bucket); NB2 uses counters [0, NB2_WINDOW)
-  S4  one stream per (series, bucket); arrival j uses counters 4j (time), 4j+1 (virtual
-      coin), 4j+2 (site or edge pick)
-Each public wrapper validates its inputs; `*_naive` functions are slow oracles for tests.
+One stream per (series, bucket); arrival j uses counters 4j (time), 4j+1 (virtual coin) and
+4j+2 (site or edge pick). The routing inputs come from the world tables, grouped so a physical
+arrival is routed inside the zone it was counted in; everything is sorted by ids first, so the
+arrays (and every draw made against them) do not depend on the order tables arrive in.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit, prange
 
 from python_kernels.core import rng
+from python_kernels.core.arrow import column
+from python_kernels.core.vocabulary import US_PER_HOUR, VIRTUAL_MODES
+from python_kernels.world.tz import offset_at
 
 U64 = np.uint64
-US_PER_HOUR = 3_600_000_000
-
-VIRTUAL_MODES = {"NON_VIRTUAL": 0, "HYBRID": 1, "VIRTUAL_ONLY": 2}
-
-
-# ---- S2: latent intensity ----------------------------------------------------------------
-
-@njit(parallel=True, cache=True)
-def _latent_factors(streams, sigma, phi, clip_lo, clip_hi, n_buckets, out):
-    for g in prange(streams.shape[0]):
-        s = sigma[g]
-        innov = s * math.sqrt(1.0 - phi[g] * phi[g])
-        z = s * rng.normal(streams[g], U64(0))
-        for t in range(n_buckets):
-            if t > 0:
-                z = phi[g] * z + innov * rng.normal(streams[g], U64(2 * t))
-            f = math.exp(z - 0.5 * s * s)
-            out[g, t] = min(max(f, clip_lo), clip_hi)
-
-
-def latent_factors(streams, sigma, length_scale, n_buckets, clip_lo=0.2, clip_hi=5.0):
-    """Mean-one clipped lognormal factor per (group, bucket) from a stationary AR(1) path.
-
-    Z_0 ~ N(0, sigma^2); Z_t = phi Z_{t-1} + sigma sqrt(1-phi^2) eps_t with phi = exp(-1/L);
-    factor = clip(exp(Z - sigma^2/2), clip_lo, clip_hi).
-    """
-    streams = np.ascontiguousarray(streams, dtype=np.uint64)
-    sigma = np.ascontiguousarray(sigma, dtype=np.float64)
-    length_scale = np.ascontiguousarray(length_scale, dtype=np.float64)
-    if not (streams.shape == sigma.shape == length_scale.shape):
-        raise ValueError("streams, sigma and length_scale must have one entry per group")
-    if np.any(sigma < 0) or np.any(length_scale <= 0):
-        raise ValueError("sigma must be >= 0 and length_scale > 0")
-    if n_buckets < 1 or not 0 < clip_lo < 1 < clip_hi:
-        raise ValueError("need n_buckets >= 1 and 0 < clip_lo < 1 < clip_hi")
-    out = np.empty((streams.size, int(n_buckets)))
-    _latent_factors(streams, sigma, np.exp(-1.0 / length_scale), clip_lo, clip_hi, int(n_buckets), out)
-    return out
-
-
-def latent_factors_naive(streams, sigma, length_scale, n_buckets, clip_lo=0.2, clip_hi=5.0):
-    out = np.empty((len(streams), n_buckets))
-    for g, (st, s, L) in enumerate(zip(streams, sigma, length_scale)):
-        phi = math.exp(-1.0 / L)
-        z = 0.0
-        for t in range(n_buckets):
-            e = rng.normal(U64(st), U64(2 * t))
-            z = s * e if t == 0 else phi * z + s * math.sqrt(1 - phi * phi) * e
-            out[g, t] = min(max(math.exp(z - s * s / 2), clip_lo), clip_hi)
-    return out
-
-
-# ---- S3: bucket counts -------------------------------------------------------------------
-
-@njit(parallel=True, cache=True)
-def _bucket_counts(streams, mu, kappa, eps, out):
-    for i in prange(streams.shape[0]):
-        if mu[i] <= eps:
-            out[i] = 0
-        else:
-            out[i] = rng.nb2(streams[i], U64(0), mu[i], kappa[i])
-
-
-def bucket_counts(streams, mu, kappa, eps=1e-9):
-    """NB2 count per row (mean mu, Var = mu + mu^2/kappa); mu <= eps gives 0 with no draw."""
-    streams = np.ascontiguousarray(streams, dtype=np.uint64)
-    mu = np.ascontiguousarray(mu, dtype=np.float64)
-    kappa = np.ascontiguousarray(kappa, dtype=np.float64)
-    if not (streams.shape == mu.shape == kappa.shape):
-        raise ValueError("streams, mu and kappa must have one entry per row")
-    if not np.all(np.isfinite(mu)) or np.any(mu < 0):
-        raise ValueError("mu must be finite and >= 0")
-    if np.any(kappa <= 0):
-        raise ValueError("kappa must be > 0")
-    out = np.empty(streams.size, np.int64)
-    _bucket_counts(streams, mu, kappa, float(eps), out)
-    return out
-
-
-def bucket_counts_naive(streams, mu, kappa, eps=1e-9):
-    return np.array([0 if m <= eps else rng.nb2(U64(s), U64(0), m, k)
-                     for s, m, k in zip(streams, mu, kappa)], dtype=np.int64)
-
-
-# ---- S4: expansion, placement, routing, local time ------------------------------------------
-
-@njit(inline="always", cache=True)
-def _offset_minutes(tz, t_us, tz_ptr, tr_start_us, tr_offset_min):
-    lo = tz_ptr[tz]
-    hi = tz_ptr[tz + 1] - 1
-    # last transition at or before t (the table covers the horizon with margin)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if tr_start_us[mid] <= t_us:
-            lo = mid
-        else:
-            hi = mid - 1
-    return tr_offset_min[lo]
 
 
 @njit(parallel=True, cache=True)
@@ -146,7 +50,7 @@ def _expand(row_stream, row_series, row_bucket_start_us, row_count, row_out_offs
                 i = lo + rng.alias_draw(st, k + U64(2), site_prob, site_alias, lo, series_site_n[s])
                 route_index[base + j] = site_index[i]
                 tz = site_tz[i]
-            off = _offset_minutes(tz, t, tz_ptr, tr_start_us, tr_offset_min)
+            off = offset_at(tz, t, tr_start_us, tr_offset_min, tz_ptr)
             ts_utc[base + j] = t
             ts_local[base + j] = t + off * 60_000_000
             offset_min[base + j] = off
@@ -231,3 +135,93 @@ def chronological_sequence(group_ptr, ts_us, tie):
     out = np.empty(ts_us.size, np.int64)
     _sequence(group_ptr, ts_us, tie, out)
     return out
+
+
+def load_tz_table(transitions: pa.Table) -> dict:
+    t = transitions.sort_by([("tzid", "ascending"), ("valid_from_utc", "ascending")])
+    tzid_code = t.column("tzid").combine_chunks().dictionary_encode()
+    names = tzid_code.dictionary.to_pylist()  # first-seen order = sorted, as the table is sorted
+    codes = np.asarray(tzid_code.indices)
+    ptr = np.zeros(len(names) + 1, np.int64)
+    np.add.at(ptr, codes + 1, 1)
+    index = {name: i for i, name in enumerate(names)}
+
+    def index_of(labels):
+        missing = [x for x in labels if x not in index]
+        if missing:
+            raise ValueError(f"time zones missing from world_tz_transitions: {missing[:5]}")
+        return np.array([index[x] for x in labels], dtype=np.int64)
+
+    return {
+        "names": names, "index": index, "index_of": index_of, "ptr": np.cumsum(ptr),
+        "start_us": column(t, "valid_from_utc").astype("datetime64[us]").astype(np.int64),
+        "offset_min": column(t, "offset_minutes").astype(np.int32),
+    }
+
+
+def _alias_slices(group_ptr, weights):
+    prob = np.empty(weights.size)
+    alias = np.empty(weights.size, np.int64)
+    for lo, hi in zip(group_ptr[:-1], group_ptr[1:]):
+        if hi > lo:
+            prob[lo:hi], alias[lo:hi] = rng.build_alias(weights[lo:hi])
+    return prob, alias
+
+
+def load_routing(sites, edges, modes, settlement, merchants, tz_index) -> dict:
+    merchant_ids = np.sort(column(merchants, "merchant_id").astype(np.int64))
+    n_m = merchant_ids.size
+    mode = np.zeros(n_m, np.int64)
+    m = np.searchsorted(merchant_ids, column(modes, "merchant_id").astype(np.int64))
+    mode[m] = [VIRTUAL_MODES[v] for v in modes.column("virtual_mode").to_pylist()]
+
+    # sites, grouped by (merchant, tz)
+    s_m = np.searchsorted(merchant_ids, column(sites, "merchant_id").astype(np.int64))
+    s_tz = np.array([tz_index[x] for x in sites.column("tzid").to_pylist()], dtype=np.int64)
+    s_id = column(sites, "site_id").astype(np.int64)
+    order = np.lexsort((s_id, s_tz, s_m))
+    s_m, s_tz, s_id = s_m[order], s_tz[order], s_id[order]
+    s_w = column(sites, "p_weight")[order]
+    s_country = sites.column("legal_country_iso").combine_chunks().take(pa.array(order))
+    n_tz = max(tz_index.values()) + 1
+    zone_key = s_m * n_tz + s_tz
+    keys, zone_lo, zone_n = np.unique(zone_key, return_index=True, return_counts=True)
+    site_prob, site_alias = _alias_slices(np.r_[zone_lo, s_id.size], s_w)
+
+    def site_slice(m_ord, tz):
+        k = np.asarray(m_ord) * n_tz + np.asarray(tz)
+        pos = np.clip(np.searchsorted(keys, k), 0, max(keys.size - 1, 0))
+        found = keys.size > 0
+        hit = (keys[pos] == k) if found else np.zeros(k.shape, bool)
+        return np.where(hit, zone_lo[pos], 0), np.where(hit, zone_n[pos], 0)
+
+    # edges, grouped by merchant
+    e_m = np.searchsorted(merchant_ids, column(edges, "merchant_id").astype(np.int64))
+    e_id = column(edges, "edge_id").astype(np.int64)
+    order = np.lexsort((e_id, e_m))
+    e_m, e_id = e_m[order], e_id[order]
+    e_tz = np.array([tz_index[x] for x in edges.column("tzid_operational").to_pylist()], dtype=np.int64)[order]
+    edge_ptr = np.zeros(n_m + 1, np.int64)
+    np.add.at(edge_ptr, e_m + 1, 1)
+    edge_ptr = np.cumsum(edge_ptr)
+    edge_prob, edge_alias = _alias_slices(edge_ptr, column(edges, "edge_weight")[order])
+
+    settle_country = np.full(n_m, None, dtype=object)
+    st_m = np.searchsorted(merchant_ids, column(settlement, "merchant_id").astype(np.int64))
+    settle_country[st_m] = settlement.column("settlement_country_iso").to_pylist()
+    id_order = np.argsort(s_id)
+    sorted_ids = s_id[id_order]
+
+    def country_of(route_index, is_virtual, m_ord):
+        """Legal country of each arrival: the site's country, or the virtual merchant's settlement country."""
+        pos = np.searchsorted(sorted_ids, np.where(is_virtual, sorted_ids[0], route_index))
+        physical = s_country.take(pa.array(id_order[pos]))
+        virtual = pa.array(settle_country[m_ord], pa.string())
+        return pc.if_else(pa.array(is_virtual), virtual, physical)
+
+    return {
+        "merchant_ids": merchant_ids, "mode": mode, "site_slice": site_slice, "country_of": country_of,
+        "alias": {"site_prob": site_prob, "site_alias": site_alias, "site_index": s_id, "site_tz": s_tz,
+                  "edge_ptr": edge_ptr, "edge_prob": edge_prob, "edge_alias": edge_alias,
+                  "edge_index": e_id, "edge_tz": e_tz},
+    }

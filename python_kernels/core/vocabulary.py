@@ -1,0 +1,31 @@
+"""The engine's fixed vocabulary: channels, reason codes, statuses, labels, the flow id layout
+and time units. Every module that spells one of these imports it from here, so a code means
+the same thing in the kernels, the models and the policy schema."""
+import numpy as np
+
+US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 24 * US_PER_HOUR
+NO_TIME = np.iinfo(np.int64).min   # "no such event" in microsecond timestamp arrays
+
+# 5B
+VIRTUAL_MODES = {"NON_VIRTUAL": 0, "HYBRID": 1, "VIRTUAL_ONLY": 2}
+
+# 6B S1
+CHANNELS = ("ECOM", "POS", "ATM", "BANK_RAIL", "HYBRID")
+ATTACH_RULES = ("FOLLOW_UP", "HOME", "FOREIGN")
+
+# 6B S2: flow_id = MAX_FLOWS_PER_ARRIVAL * arrival_id + flow_index (the first flow and its retries)
+MAX_FLOWS_PER_ARRIVAL = 4
+FAMILIES = ("PURCHASE", "CASH_WITHDRAWAL", "TRANSFER")
+DECLINE_REASONS = ("INSUFFICIENT_FUNDS", "DO_NOT_HONOR", "INCORRECT_CVV_OR_PIN", "EXCEEDS_LIMIT",
+                   "EXPIRED_CARD", "SUSPECTED_FRAUD")
+# a flow's reason code indexes REASONS: the policy's decline reasons, then a failed step-up
+# challenge (a decline the policy's reason mix does not draw)
+REASONS = DECLINE_REASONS + ("STEP_UP_FAILED",)
+REASON_STEP_UP_FAILED = REASONS.index("STEP_UP_FAILED")
+STATUSES = ("DECLINED", "REVERSED", "PARTIALLY_REFUNDED", "REFUNDED", "CLEARED")
+
+# 6B S4
+BANK_LABELS = ("NO_CASE_OPENED", "BANK_CONFIRMED_LEGIT", "BANK_CONFIRMED_FRAUD", "CUSTOMER_DISPUTE_REJECTED",
+               "CHARGEBACK_WRITTEN_OFF")
+DETECTION_OUTCOMES = ("NOT_DETECTED", "DETECTED_AT_AUTH", "DETECTED_POST_AUTH")

@@ -1,0 +1,1 @@
+"""Naive oracles the kernel tests compare against, one module per segment."""

@@ -51,7 +51,7 @@ def model(dbt, session):
     """).to_arrow_table()
     case_id = s4_cases.group_cases(column(trig, "case_key"), column(trig, "trigger_us"), column(trig, "flow_id"),
                                    int(policy["cases"]["group_window_seconds"] * 1e6))
-    closed = s4_cases.close_cases(ctx.seed, case_id, column(trig, "last_us"), params["delays"][-1])
+    closed = s4_cases.close_cases(ctx.seed, case_id, column(trig, "last_us"), params.delays[-1])
     opened = _case_min(case_id, column(trig, "trigger_us"))
     session.register("s4_case_map", pa.table({
         "flow_id": column(trig, "flow_id"), "case_id": case_id,

@@ -9,6 +9,8 @@ arrays (and every draw made against them) do not depend on the order tables arri
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,42 +22,95 @@ from python_kernels.core.vocabulary import US_PER_HOUR, VIRTUAL_MODES
 from python_kernels.world.tz import offset_at
 
 U64 = np.uint64
+# arrival j of a (series, bucket) stream uses counters COUNTERS_PER_ARRIVAL * j + ...
+COUNTERS_PER_ARRIVAL = 4
+C_TIME, C_VIRTUAL, C_ROUTE = U64(0), U64(1), U64(2)
+HYBRID, VIRTUAL_ONLY = VIRTUAL_MODES["HYBRID"], VIRTUAL_MODES["VIRTUAL_ONLY"]
+
+
+class CountRows(NamedTuple):
+    """One row per (series, bucket) with its count; out_offset is where its arrivals start."""
+
+    stream: np.ndarray
+    series: np.ndarray
+    bucket_start_us: np.ndarray
+    count: np.ndarray
+    out_offset: np.ndarray
+
+
+class Series(NamedTuple):
+    mode: np.ndarray          # VIRTUAL_MODES value of the series' merchant
+    site_lo: np.ndarray       # slice of the site alias arrays: the merchant's sites inside the zone
+    site_n: np.ndarray
+    merchant: np.ndarray
+
+
+class Routing(NamedTuple):
+    """Alias tables of sites (grouped by merchant and zone) and of edges (grouped by merchant)."""
+
+    site_prob: np.ndarray
+    site_alias: np.ndarray
+    site_index: np.ndarray
+    site_tz: np.ndarray
+    edge_ptr: np.ndarray      # edges per merchant
+    edge_prob: np.ndarray
+    edge_alias: np.ndarray
+    edge_index: np.ndarray
+    edge_tz: np.ndarray
+
+
+class TzTable(NamedTuple):
+    ptr: np.ndarray           # transitions per tz
+    start_us: np.ndarray
+    offset_min: np.ndarray
+
+
+class ArrivalRows(NamedTuple):
+    ts_utc_us: np.ndarray
+    ts_local_us: np.ndarray
+    offset_min: np.ndarray
+    route_index: np.ndarray   # site or edge index
+    is_virtual: np.ndarray
+    tz: np.ndarray
+
+
+@njit(cache=True)
+def _expand_row(r, rows, series, routing, tz_table, p_virtual_hybrid, o):
+    """The arrivals of count row r, written from rows.out_offset[r] on."""
+    st = rows.stream[r]
+    s = rows.series[r]
+    m = series.merchant[s]
+    mode = series.mode[s]
+    base = rows.out_offset[r]
+    for j in range(rows.count[r]):
+        k = U64(COUNTERS_PER_ARRIVAL * j)
+        t = rows.bucket_start_us[r] + min(int(rng.uniform(st, k + C_TIME) * US_PER_HOUR), US_PER_HOUR - 1)
+        virtual = mode == VIRTUAL_ONLY or (mode == HYBRID and rng.uniform(st, k + C_VIRTUAL) < p_virtual_hybrid)
+        if virtual:
+            lo = routing.edge_ptr[m]
+            i = lo + rng.alias_draw(st, k + C_ROUTE, routing.edge_prob, routing.edge_alias, lo,
+                                    routing.edge_ptr[m + 1] - lo)
+            o.route_index[base + j] = routing.edge_index[i]
+            tz = routing.edge_tz[i]
+        else:
+            lo = series.site_lo[s]
+            i = lo + rng.alias_draw(st, k + C_ROUTE, routing.site_prob, routing.site_alias, lo, series.site_n[s])
+            o.route_index[base + j] = routing.site_index[i]
+            tz = routing.site_tz[i]
+        off = offset_at(tz, t, tz_table.start_us, tz_table.offset_min, tz_table.ptr)
+        o.ts_utc_us[base + j] = t
+        o.ts_local_us[base + j] = t + off * 60_000_000
+        o.offset_min[base + j] = off
+        o.is_virtual[base + j] = virtual
+        o.tz[base + j] = tz
 
 
 @njit(parallel=True, cache=True)
-def _expand(row_stream, row_series, row_bucket_start_us, row_count, row_out_offset,
-            series_mode, series_site_lo, series_site_n, merchant_of_series,
-            merchant_edge_ptr, p_virtual_hybrid,
-            site_prob, site_alias, site_index, site_tz,
-            edge_prob, edge_alias, edge_index, edge_tz,
-            tz_ptr, tr_start_us, tr_offset_min,
-            ts_utc, ts_local, offset_min, route_index, is_virtual, tz_out):
-    for r in prange(row_stream.shape[0]):
-        st = row_stream[r]
-        s = row_series[r]
-        m = merchant_of_series[s]
-        mode = series_mode[s]
-        base = row_out_offset[r]
-        for j in range(row_count[r]):
-            k = U64(4 * j)
-            t = row_bucket_start_us[r] + min(int(rng.uniform(st, k) * US_PER_HOUR), US_PER_HOUR - 1)
-            virtual = mode == 2 or (mode == 1 and rng.uniform(st, k + U64(1)) < p_virtual_hybrid)
-            if virtual:
-                lo = merchant_edge_ptr[m]
-                i = lo + rng.alias_draw(st, k + U64(2), edge_prob, edge_alias, lo, merchant_edge_ptr[m + 1] - lo)
-                route_index[base + j] = edge_index[i]
-                tz = edge_tz[i]
-            else:
-                lo = series_site_lo[s]
-                i = lo + rng.alias_draw(st, k + U64(2), site_prob, site_alias, lo, series_site_n[s])
-                route_index[base + j] = site_index[i]
-                tz = site_tz[i]
-            off = offset_at(tz, t, tr_start_us, tr_offset_min, tz_ptr)
-            ts_utc[base + j] = t
-            ts_local[base + j] = t + off * 60_000_000
-            offset_min[base + j] = off
-            is_virtual[base + j] = virtual
-            tz_out[base + j] = tz
+def _expand(rows, series, routing, tz_table, p_virtual_hybrid, o):
+    # Writes go through a function called per row: inside a prange body, numba drops writes
+    # to arrays reached through a named tuple (numba issues 5872, 7135).
+    for r in prange(rows.stream.shape[0]):
+        _expand_row(r, rows, series, routing, tz_table, p_virtual_hybrid, o)
 
 
 def expand_arrivals(rows: dict, series: dict, routing: dict, tz_table: dict, p_virtual_hybrid: float):
@@ -85,30 +140,24 @@ def expand_arrivals(rows: dict, series: dict, routing: dict, tz_table: dict, p_v
     merchant = np.ascontiguousarray(series["merchant"], dtype=np.int64)
     mode = np.ascontiguousarray(series["mode"], dtype=np.int64)
     active = count > 0
-    needs_site = mode[s_idx[active]] != 2
+    needs_site = mode[s_idx[active]] != VIRTUAL_ONLY
     if np.any(site_n[s_idx[active]][needs_site] == 0):
         raise ValueError("a series that routes physically has no site in its zone")
-    needs_edge = mode[s_idx[active]] != 0
+    needs_edge = mode[s_idx[active]] != VIRTUAL_MODES["NON_VIRTUAL"]
     m_act = merchant[s_idx[active]][needs_edge]
     if np.any(edge_ptr[m_act] == edge_ptr[m_act + 1]):
         raise ValueError("a virtual or hybrid series belongs to a merchant without edges")
     offsets = np.zeros(count.size + 1, np.int64)
     np.cumsum(count, out=offsets[1:])
     n = int(offsets[-1])
-    out = {
-        "ts_utc_us": np.empty(n, np.int64), "ts_local_us": np.empty(n, np.int64),
-        "offset_min": np.empty(n, np.int32), "route_index": np.empty(n, np.int64),
-        "is_virtual": np.empty(n, np.bool_), "tz": np.empty(n, np.int32),
-    }
-    _expand(np.ascontiguousarray(rows["stream"], dtype=np.uint64), s_idx,
-            np.ascontiguousarray(rows["bucket_start_us"], dtype=np.int64), count, offsets[:-1],
-            mode, site_lo, site_n, merchant,
-            edge_ptr, float(p_virtual_hybrid),
-            routing["site_prob"], routing["site_alias"], routing["site_index"], routing["site_tz"],
-            routing["edge_prob"], routing["edge_alias"], routing["edge_index"], routing["edge_tz"],
-            tz_table["ptr"], tz_table["start_us"], tz_table["offset_min"],
-            out["ts_utc_us"], out["ts_local_us"], out["offset_min"], out["route_index"],
-            out["is_virtual"], out["tz"])
+    o = ArrivalRows(np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n, np.int64),
+                    np.empty(n, np.bool_), np.empty(n, np.int32))
+    _expand(CountRows(np.ascontiguousarray(rows["stream"], dtype=np.uint64), s_idx,
+                      np.ascontiguousarray(rows["bucket_start_us"], dtype=np.int64), count, offsets[:-1]),
+            Series(mode, site_lo, site_n, merchant),
+            Routing(**{k: edge_ptr if k == "edge_ptr" else routing[k] for k in Routing._fields}),
+            TzTable(tz_table["ptr"], tz_table["start_us"], tz_table["offset_min"]), float(p_virtual_hybrid), o)
+    out = o._asdict()
     out["row"] = np.repeat(np.arange(count.size, dtype=np.int64), count)
     return out
 

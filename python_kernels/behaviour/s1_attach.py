@@ -12,6 +12,8 @@ stream (seed, "6B.s1.attach", arrival_id) with the counters named below.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pyarrow as pa
 from numba import njit
@@ -38,6 +40,73 @@ C_IP = U64(9)
 RULE_FOLLOW_UP, RULE_HOME, RULE_FOREIGN = 0, 1, 2  # index into vocabulary.ATTACH_RULES
 
 
+class Candidates(NamedTuple):
+    """Who an arrival can be (the kernel's view of `attachment_tables`): CSR slices with one
+    weight column per channel."""
+
+    pool_ptr: np.ndarray      # party pools per (country, channel), then one foreign pool per channel
+    pool_party: np.ndarray
+    pool_cum: np.ndarray      # cumulative pick weights within each pool
+    party_weight: np.ndarray  # [party, channel]: 0 = the party never uses the channel
+    n_countries: int
+    inst_ptr: np.ndarray      # instruments per party
+    inst_w: np.ndarray        # [instrument, channel]
+    dev_ptr: np.ndarray       # devices per party
+    dev_w: np.ndarray         # [device link, channel]
+    dev_cand: np.ndarray      # device index of each device link
+    ip_ptr: np.ndarray        # IPs per device
+    ip_cum: np.ndarray
+    term_ptr: np.ndarray      # terminals per site
+    term_dev: np.ndarray
+
+
+class Rules(NamedTuple):
+    """The attachment and session policy as numbers (`attachment_params`)."""
+
+    p_follow: np.ndarray      # per channel: chance to continue an open session
+    p_home: np.ndarray        # per channel: home-country pool rather than the foreign pool
+    p_terminal: np.ndarray    # per channel: the site's terminal rather than the customer's device
+    p_same_instrument: float
+    gap_us: int
+    span_us: int
+    max_arrivals: int
+
+
+class Walk(NamedTuple):
+    """What the walk carries per party (and per country: the ring of recent parties) from one
+    chunk of arrivals to the next."""
+
+    last_ts: np.ndarray
+    start_ts: np.ndarray
+    count: np.ndarray
+    session: np.ndarray
+    cur_dev: np.ndarray
+    cur_ip: np.ndarray
+    cur_inst: np.ndarray
+    ring: np.ndarray
+    ring_pos: np.ndarray
+
+
+class Arrivals(NamedTuple):
+    arrival_id: np.ndarray
+    ts: np.ndarray
+    country: np.ndarray       # index into the tables' countries
+    channel: np.ndarray       # index into CHANNELS
+    site: np.ndarray          # index into the tables' sites, -1 for none
+
+
+class Attachments(NamedTuple):
+    """Per arrival: positions in the tables, the session it belongs to and how it was attached."""
+
+    party: np.ndarray
+    instrument: np.ndarray
+    device: np.ndarray
+    ip: np.ndarray
+    session_id: np.ndarray
+    rule: np.ndarray          # index into ATTACH_RULES
+    session_start: np.ndarray
+
+
 @njit(inline="always", cache=True)
 def _pick_weighted(u, w, col, lo, hi):
     """Index in [lo, hi) with probability w[i, col]; -1 when the slice has no weight."""
@@ -59,87 +128,82 @@ def _pick_weighted(u, w, col, lo, hi):
 
 
 @njit(inline="always", cache=True)
-def _is_open(p, t, last_ts, start_ts, count, gap_us, span_us, max_arrivals):
-    return (count[p] > 0 and t - last_ts[p] <= gap_us and t - start_ts[p] <= span_us
-            and count[p] < max_arrivals)
+def _is_open(q, now, walk, rules):
+    """Is party q's session still open at `now` (within the gap, the span and the size cap)?"""
+    return (walk.count[q] > 0 and now - walk.last_ts[q] <= rules.gap_us and now - walk.start_ts[q] <= rules.span_us
+            and walk.count[q] < rules.max_arrivals)
 
 
 @njit(cache=True)
-def _attach(seed, domain, arrival_id, ts, country, channel, site,
-            pool_ptr, pool_party, pool_cum, party_weight, n_countries,
-            inst_ptr, inst_w, dev_ptr, dev_w, dev_cand, ip_ptr, ip_cum, term_ptr, term_dev,
-            p_follow, p_home, p_terminal, p_same_inst, gap_us, span_us, max_arrivals,
-            last_ts, start_ts, count, session, cur_dev, cur_ip, cur_inst, ring, ring_pos,
-            out_party, out_inst, out_dev, out_ip, out_session, out_rule, out_start):
-    n_ch = p_follow.shape[0]
-    ring_size = ring.shape[1]
-    for i in range(arrival_id.shape[0]):
-        s = rng.stream_key(seed, domain, arrival_id[i])
-        t = ts[i]
-        c = country[i]
-        k = channel[i]
+def _attach(seed, domain, a, cand, rules, walk, o):
+    n_ch = rules.p_follow.shape[0]
+    ring_size = walk.ring.shape[1]
+    for i in range(a.arrival_id.shape[0]):
+        s = rng.stream_key(seed, domain, a.arrival_id[i])
+        t = a.ts[i]
+        c = a.country[i]
+        k = a.channel[i]
         p = -1
         rule = RULE_FOLLOW_UP
-        if rng.uniform(s, C_FOLLOW_UP) < p_follow[k]:
+        if rng.uniform(s, C_FOLLOW_UP) < rules.p_follow[k]:
             start = int(rng.uniform(s, C_RING_START) * ring_size)
             for j in range(ring_size):
-                q = ring[c, (start + j) % ring_size]
-                if q >= 0 and party_weight[q, k] > 0.0 and _is_open(q, t, last_ts, start_ts, count,
-                                                                    gap_us, span_us, max_arrivals):
+                q = walk.ring[c, (start + j) % ring_size]
+                if q >= 0 and cand.party_weight[q, k] > 0.0 and _is_open(q, t, walk, rules):
                     p = q
                     break
         if p < 0:
             pool = c * n_ch + k
             rule = RULE_HOME
-            if pool_ptr[pool + 1] == pool_ptr[pool] or rng.uniform(s, C_HOME) >= p_home[k]:
-                pool = n_countries * n_ch + k
+            if cand.pool_ptr[pool + 1] == cand.pool_ptr[pool] or rng.uniform(s, C_HOME) >= rules.p_home[k]:
+                pool = cand.n_countries * n_ch + k
                 rule = RULE_FOREIGN
-            p = pool_party[rng.pick_cum(rng.uniform(s, C_PARTY), pool_cum, pool_ptr[pool], pool_ptr[pool + 1])]
-        continuing = _is_open(p, t, last_ts, start_ts, count, gap_us, span_us, max_arrivals)
+            p = cand.pool_party[rng.pick_cum(rng.uniform(s, C_PARTY), cand.pool_cum, cand.pool_ptr[pool], cand.pool_ptr[pool + 1])]
+        continuing = _is_open(p, t, walk, rules)
         if continuing:
-            count[p] += 1
+            walk.count[p] += 1
         else:
-            session[p] = arrival_id[i]
-            start_ts[p] = t
-            count[p] = 1
-            cur_dev[p] = -1
-            cur_ip[p] = -1
-            cur_inst[p] = -1
-        last_ts[p] = t
+            walk.session[p] = a.arrival_id[i]
+            walk.start_ts[p] = t
+            walk.count[p] = 1
+            walk.cur_dev[p] = -1
+            walk.cur_ip[p] = -1
+            walk.cur_inst[p] = -1
+        walk.last_ts[p] = t
         # instrument: the session's card again, or a fresh weighted pick for this channel
-        ins = cur_inst[p]
-        if not (ins >= 0 and inst_w[ins, k] > 0.0 and rng.uniform(s, C_KEEP_INSTRUMENT) < p_same_inst):
-            ins = _pick_weighted(rng.uniform(s, C_INSTRUMENT), inst_w, k, inst_ptr[p], inst_ptr[p + 1])
-            cur_inst[p] = ins
+        ins = walk.cur_inst[p]
+        if not (ins >= 0 and cand.inst_w[ins, k] > 0.0 and rng.uniform(s, C_KEEP_INSTRUMENT) < rules.p_same_instrument):
+            ins = _pick_weighted(rng.uniform(s, C_INSTRUMENT), cand.inst_w, k, cand.inst_ptr[p], cand.inst_ptr[p + 1])
+            walk.cur_inst[p] = ins
         # device: the site's terminal, or the customer's own device (kept for the session)
         dev = -1
         ip = -1
-        st = site[i]
-        if st >= 0 and term_ptr[st + 1] > term_ptr[st] and rng.uniform(s, C_TERMINAL) < p_terminal[k]:
-            nt = term_ptr[st + 1] - term_ptr[st]
-            dev = term_dev[term_ptr[st] + min(int(rng.uniform(s, C_TERMINAL_PICK) * nt), nt - 1)]
-            ip = rng.pick_cum(rng.uniform(s, C_IP), ip_cum, ip_ptr[dev], ip_ptr[dev + 1])
-        elif cur_dev[p] >= 0 and dev_w[cur_dev[p], k] > 0.0:
-            dev = dev_cand[cur_dev[p]]
-            ip = cur_ip[p]
+        st = a.site[i]
+        if st >= 0 and cand.term_ptr[st + 1] > cand.term_ptr[st] and rng.uniform(s, C_TERMINAL) < rules.p_terminal[k]:
+            nt = cand.term_ptr[st + 1] - cand.term_ptr[st]
+            dev = cand.term_dev[cand.term_ptr[st] + min(int(rng.uniform(s, C_TERMINAL_PICK) * nt), nt - 1)]
+            ip = rng.pick_cum(rng.uniform(s, C_IP), cand.ip_cum, cand.ip_ptr[dev], cand.ip_ptr[dev + 1])
+        elif walk.cur_dev[p] >= 0 and cand.dev_w[walk.cur_dev[p], k] > 0.0:
+            dev = cand.dev_cand[walk.cur_dev[p]]
+            ip = walk.cur_ip[p]
         else:
-            d = _pick_weighted(rng.uniform(s, C_DEVICE), dev_w, k, dev_ptr[p], dev_ptr[p + 1])
+            d = _pick_weighted(rng.uniform(s, C_DEVICE), cand.dev_w, k, cand.dev_ptr[p], cand.dev_ptr[p + 1])
             if d < 0:  # no device the channel prefers: any device of the party
-                nd = dev_ptr[p + 1] - dev_ptr[p]
-                d = dev_ptr[p] + min(int(rng.uniform(s, C_DEVICE) * nd), nd - 1)
-            cur_dev[p] = d
-            dev = dev_cand[d]
-            ip = rng.pick_cum(rng.uniform(s, C_IP), ip_cum, ip_ptr[dev], ip_ptr[dev + 1])
-            cur_ip[p] = ip
-        ring[c, ring_pos[c]] = p
-        ring_pos[c] = (ring_pos[c] + 1) % ring_size
-        out_party[i] = p
-        out_inst[i] = ins
-        out_dev[i] = dev
-        out_ip[i] = ip
-        out_session[i] = session[p]
-        out_rule[i] = rule
-        out_start[i] = not continuing
+                nd = cand.dev_ptr[p + 1] - cand.dev_ptr[p]
+                d = cand.dev_ptr[p] + min(int(rng.uniform(s, C_DEVICE) * nd), nd - 1)
+            walk.cur_dev[p] = d
+            dev = cand.dev_cand[d]
+            ip = rng.pick_cum(rng.uniform(s, C_IP), cand.ip_cum, cand.ip_ptr[dev], cand.ip_ptr[dev + 1])
+            walk.cur_ip[p] = ip
+        walk.ring[c, walk.ring_pos[c]] = p
+        walk.ring_pos[c] = (walk.ring_pos[c] + 1) % ring_size
+        o.party[i] = p
+        o.instrument[i] = ins
+        o.device[i] = dev
+        o.ip[i] = ip
+        o.session_id[i] = walk.session[p]
+        o.rule[i] = rule
+        o.session_start[i] = not continuing
 
 
 class Attacher:
@@ -154,20 +218,20 @@ class Attacher:
     def __init__(self, seed: int, tables: dict, params: dict):
         self.seed = rng.check_seed(seed)
         self.domain = U64(rng.domain_id(ATTACH_DOMAIN))
-        self.t = tables
-        self.p = params
+        self.cand = Candidates(**{f: tables[f] for f in Candidates._fields})
+        self.rules = Rules(**{f: params[f] for f in Rules._fields})
         n_parties = tables["party_weight"].shape[0]
-        self.state = {
-            "last_ts": np.full(n_parties, np.iinfo(np.int64).min // 2, np.int64),
-            "start_ts": np.zeros(n_parties, np.int64),
-            "count": np.zeros(n_parties, np.int64),
-            "session": np.full(n_parties, -1, np.int64),
-            "cur_dev": np.full(n_parties, -1, np.int64),
-            "cur_ip": np.full(n_parties, -1, np.int64),
-            "cur_inst": np.full(n_parties, -1, np.int64),
-            "ring": np.full((tables["n_countries"], params["ring_size"]), -1, np.int64),
-            "ring_pos": np.zeros(tables["n_countries"], np.int64),
-        }
+        self.walk = Walk(
+            last_ts=np.full(n_parties, np.iinfo(np.int64).min // 2, np.int64),
+            start_ts=np.zeros(n_parties, np.int64),
+            count=np.zeros(n_parties, np.int64),
+            session=np.full(n_parties, -1, np.int64),
+            cur_dev=np.full(n_parties, -1, np.int64),
+            cur_ip=np.full(n_parties, -1, np.int64),
+            cur_inst=np.full(n_parties, -1, np.int64),
+            ring=np.full((tables["n_countries"], params["ring_size"]), -1, np.int64),
+            ring_pos=np.zeros(tables["n_countries"], np.int64),
+        )
         self._last = (np.iinfo(np.int64).min, np.iinfo(np.int64).min)
 
     def feed(self, arrival_id, ts_us, country, channel, site) -> dict:
@@ -188,28 +252,18 @@ class Attacher:
                 where = (f"row {i + 1}: {(int(ts_us[i + 1]), int(arrival_id[i + 1]))} after "
                          f"{(int(ts_us[i]), int(arrival_id[i]))}" if i >= 0 else f"first row {first} after {self._last}")
                 raise ValueError(f"arrivals must be fed in strictly increasing (ts_utc, arrival_id) order; {where}")
-            if country.min() < 0 or country.max() >= self.t["n_countries"]:
+            if country.min() < 0 or country.max() >= self.cand.n_countries:
                 raise ValueError("country index out of range")
             if channel.min() < 0 or channel.max() >= len(CHANNELS):
                 raise ValueError("channel index out of range")
-            if site.max() >= self.t["term_ptr"].size - 1:
+            if site.max() >= self.cand.term_ptr.size - 1:
                 raise ValueError("site index out of range (use -1 for no site)")
             self._last = (int(ts_us[-1]), int(arrival_id[-1]))
-        out = {name: np.empty(n, np.int64) for name in ("party", "instrument", "device", "ip", "session_id")}
-        out["rule"] = np.empty(n, np.int8)
-        out["session_start"] = np.empty(n, np.bool_)
-        t, p, s = self.t, self.p, self.state
-        _attach(U64(self.seed), self.domain, arrival_id, ts_us, country, channel, site,
-                t["pool_ptr"], t["pool_party"], t["pool_cum"], t["party_weight"], t["n_countries"],
-                t["inst_ptr"], t["inst_w"], t["dev_ptr"], t["dev_w"], t["dev_cand"], t["ip_ptr"], t["ip_cum"],
-                t["term_ptr"], t["term_dev"],
-                p["p_follow"], p["p_home"], p["p_terminal"], p["p_same_instrument"],
-                p["gap_us"], p["span_us"], p["max_arrivals"],
-                s["last_ts"], s["start_ts"], s["count"], s["session"], s["cur_dev"], s["cur_ip"],
-                s["cur_inst"], s["ring"], s["ring_pos"],
-                out["party"], out["instrument"], out["device"], out["ip"], out["session_id"],
-                out["rule"], out["session_start"])
-        return out
+        o = Attachments(**{name: np.empty(n, np.int64) for name in ("party", "instrument", "device", "ip", "session_id")},
+                        rule=np.empty(n, np.int8), session_start=np.empty(n, np.bool_))
+        _attach(U64(self.seed), self.domain, Arrivals(arrival_id, ts_us, country, channel, site), self.cand,
+                self.rules, self.walk, o)
+        return o._asdict()
 
 
 def _csr(owner: np.ndarray, n_owners: int) -> np.ndarray:

@@ -8,16 +8,19 @@ counter 0 of combine(instance, entity id).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from python_kernels.core import rng
+from python_kernels.core.policy_schema.fraud import AMOUNT_MODES
 from python_kernels.core.vocabulary import DECLINE_REASONS, NO_TIME, REASON_STEP_UP_FAILED
 
 U64 = np.uint64
 REASON_CARD = DECLINE_REASONS.index("INCORRECT_CVV_OR_PIN")
 REASON_SCREEN = DECLINE_REASONS.index("SUSPECTED_FRAUD")
+AMOUNT_TEST, AMOUNT_UPSHIFT = AMOUNT_MODES.index("TEST"), AMOUNT_MODES.index("UPSHIFT")
 TACTIC_FLAGS = ("amount_mutated", "device_swapped", "ip_swapped", "step_up_forced", "card_declined",
                 "screen_declined", "refund_added")
 # counters of a taken flow's stream combine(instance, flow_id)
@@ -26,104 +29,178 @@ C_STEP_UP, C_STEP_UP_FAIL, C_CHALLENGE_DELAY, C_COMPLETE_DELAY = U64(8), U64(9),
 C_REFUND, C_REFUND_DELAY = U64(12), U64(13)
 
 
+class Flows(NamedTuple):
+    """What the overlay reads of each flow (merchant and country index the eligibility matrices'
+    columns; cohort_keys holds account, instrument and party ids, one row each)."""
+
+    scenario: np.ndarray
+    flow_id: np.ndarray
+    ts: np.ndarray
+    channel: np.ndarray
+    merchant: np.ndarray
+    country: np.ndarray
+    cross: np.ndarray
+    cohort_keys: np.ndarray
+    unit_minor: np.ndarray   # minor units per US dollar of the flow's currency
+
+
+class Campaigns(NamedTuple):
+    """The plan's instances as arrays (`s3_campaigns.campaign_arrays`), in priority order."""
+
+    scenario: np.ndarray
+    stream: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    chan_mask: np.ndarray    # bit k: channel k is in scope
+    cross_only: np.ndarray
+    cohort_kind: np.ndarray  # 0 none, else 1 + index into the cohort_keys rows
+    cohort_share: np.ndarray
+    intensity: np.ndarray    # share of in-scope flows the instance takes
+    merchant_ok: np.ndarray  # [instance, merchant]
+    country_ok: np.ndarray   # [instance, country]
+    amount_mode: np.ndarray  # index into AMOUNT_MODES
+    upshift: np.ndarray      # (median, sigma, min, max) factor
+    test_usd: np.ndarray     # (low, high) test amount
+    p_card: np.ndarray
+    p_screen: np.ndarray
+    p_step_up: np.ndarray
+    p_step_fail: np.ndarray
+    p_refund: np.ndarray
+    device_ptr: np.ndarray   # fraudster devices per instance
+    device_pool: np.ndarray
+    ip_ptr: np.ndarray
+    ip_pool: np.ndarray
+
+
+class Timing(NamedTuple):
+    """(median, sigma, min, max) seconds of the delays a tactic inserts."""
+
+    step_up_challenge: np.ndarray
+    step_up_complete: np.ndarray
+    refund: np.ndarray
+
+
+class Overlaid(NamedTuple):
+    """Per flow: the instance that took it (-1 none), the fields as it left them, tactic flags."""
+
+    campaign: np.ndarray
+    amount: np.ndarray
+    clearing: np.ndarray
+    refund_amt: np.ndarray
+    device: np.ndarray
+    ip: np.ndarray
+    step_up: np.ndarray
+    declined: np.ndarray
+    reason: np.ndarray
+    t_challenge: np.ndarray
+    t_complete: np.ndarray
+    t_response: np.ndarray
+    t_clearing: np.ndarray
+    t_reversal: np.ndarray
+    t_refund: np.ndarray
+    flags: np.ndarray        # [flow, TACTIC_FLAGS]
+
+
 @njit(inline="always", cache=True)
-def _in_scope(c, i, scenario, ts, channel, merchant, country, cross, cohort_keys, a_scenario, a_stream, a_start,
-              a_end, a_chan, a_cross, a_kind, a_share, m_ok, k_ok):
-    if a_scenario[c] != scenario[i] or ts[i] < a_start[c] or ts[i] >= a_end[c]:
+def _in_scope(c, i, f, cam):
+    """Is flow i inside campaign c's scenario, window, channels, merchants, countries and cohort?"""
+    if cam.scenario[c] != f.scenario[i] or f.ts[i] < cam.start[c] or f.ts[i] >= cam.end[c]:
         return False
-    if (a_chan[c] >> channel[i]) & 1 == 0 or not m_ok[c, merchant[i]] or not k_ok[c, country[i]]:
+    if (cam.chan_mask[c] >> f.channel[i]) & 1 == 0 or not cam.merchant_ok[c, f.merchant[i]] or not cam.country_ok[c, f.country[i]]:
         return False
-    if a_cross[c] and not cross[i]:
+    if cam.cross_only[c] and not f.cross[i]:
         return False
-    kind = a_kind[c]
-    if kind > 0 and rng.uniform(rng.combine(a_stream[c], U64(cohort_keys[kind - 1, i])), U64(0)) >= a_share[c]:
+    kind = cam.cohort_kind[c]
+    if kind > 0 and rng.uniform(rng.combine(cam.stream[c], U64(f.cohort_keys[kind - 1, i])), U64(0)) >= cam.cohort_share[c]:
         return False
     return True
 
 
-@njit(parallel=True, cache=True)
-def _overlay(scenario, flow_id, ts, channel, merchant, country, cross, cohort_keys, unit_minor,
-             a_scenario, a_stream, a_start, a_end, a_chan, a_cross, a_kind, a_share, a_intensity, m_ok, k_ok,
-             a_amode, a_up, a_test, a_card, a_screen, a_step, a_step_fail, a_refund, dev_ptr, dev_pool, ip_ptr, ip_pool,
-             t_chal, t_comp, t_refund,
-             campaign, amount, clearing, refund_amt, device, ip, step_up, declined, reason,
-             t_challenge, t_complete, t_response, t_clearing, t_reversal, t_refund_at, flags):
-    n_c = a_stream.shape[0]
-    for i in prange(flow_id.shape[0]):
-        campaign[i] = -1
-        for c in range(n_c):
-            if not _in_scope(c, i, scenario, ts, channel, merchant, country, cross, cohort_keys, a_scenario,
-                             a_stream, a_start, a_end, a_chan, a_cross, a_kind, a_share, m_ok, k_ok):
-                continue
-            s = rng.combine(a_stream[c], U64(flow_id[i]))
-            if rng.uniform(s, C_TAKE) < a_intensity[c]:
-                campaign[i] = c
-                break
-        c = campaign[i]
-        if c < 0:
+@njit(cache=True)
+def _overlay_flow(i, f, cam, tm, o):
+    """Campaign of flow i (the first in priority order whose scope and take coin it passes) and its tactics."""
+    n_c = cam.stream.shape[0]
+    o.campaign[i] = -1
+    for c in range(n_c):
+        if not _in_scope(c, i, f, cam):
             continue
-        s = rng.combine(a_stream[c], U64(flow_id[i]))
-        # amount, with clearing and refund kept in proportion (all in minor units)
-        old = amount[i]
-        if a_amode[c] == 1:
-            usd = a_test[c, 0] + (a_test[c, 1] - a_test[c, 0]) * rng.uniform(s, C_AMOUNT)
-            amount[i] = max(int(round(usd * unit_minor[i])), 1)
-        elif a_amode[c] == 2:
-            f = a_up[c, 0] * math.exp(a_up[c, 1] * rng.normal(s, C_AMOUNT))
-            amount[i] = max(int(round(old * min(max(f, a_up[c, 2]), a_up[c, 3]))), 1)
-        if amount[i] != old:
-            flags[i, 0] = True
-            ratio = amount[i] / old
-            if t_clearing[i] != NO_TIME:
-                clearing[i] = max(int(round(clearing[i] * ratio)), 1)
-            if t_refund_at[i] != NO_TIME:
-                refund_amt[i] = min(max(int(round(refund_amt[i] * ratio)), 1), clearing[i])
-        n_dev = dev_ptr[c + 1] - dev_ptr[c]
-        if n_dev > 0:
-            device[i] = dev_pool[dev_ptr[c] + min(int(rng.uniform(s, C_DEVICE) * n_dev), n_dev - 1)]
-            flags[i, 1] = True
-        n_ip = ip_ptr[c + 1] - ip_ptr[c]
-        if n_ip > 0:
-            ip[i] = ip_pool[ip_ptr[c] + min(int(rng.uniform(s, C_IP) * n_ip), n_ip - 1)]
-            flags[i, 2] = True
-        if declined[i]:
-            continue  # a flow the issuer already declined keeps its outcome
-        if not step_up[i] and rng.uniform(s, C_STEP_UP) < a_step[c]:
-            # challenge inserted before the response: everything after the request moves later
-            d1 = rng.lognormal_clipped_us(s, C_CHALLENGE_DELAY, t_chal)
-            d2 = rng.lognormal_clipped_us(s, C_COMPLETE_DELAY, t_comp)
-            t_challenge[i] = ts[i] + d1
-            t_complete[i] = ts[i] + d1 + d2
-            t_response[i] += d1 + d2
-            if t_clearing[i] != NO_TIME:
-                t_clearing[i] += d1 + d2
-            if t_reversal[i] != NO_TIME:
-                t_reversal[i] += d1 + d2
-            if t_refund_at[i] != NO_TIME:
-                t_refund_at[i] += d1 + d2
-            step_up[i] = True
-            flags[i, 3] = True
-            if rng.uniform(s, C_STEP_UP_FAIL) < a_step_fail[c]:
-                declined[i] = True
-                reason[i] = REASON_STEP_UP_FAILED
-        if not declined[i] and rng.uniform(s, C_CARD_DECLINE) < a_card[c]:
-            declined[i] = True
-            reason[i] = REASON_CARD
-            flags[i, 4] = True
-        if not declined[i] and rng.uniform(s, C_SCREEN) < a_screen[c]:
-            declined[i] = True
-            reason[i] = REASON_SCREEN
-            flags[i, 5] = True
-        if declined[i]:
-            t_clearing[i] = NO_TIME
-            t_reversal[i] = NO_TIME
-            t_refund_at[i] = NO_TIME
-            clearing[i] = 0
-            refund_amt[i] = 0
-        elif t_clearing[i] != NO_TIME and t_refund_at[i] == NO_TIME and rng.uniform(s, C_REFUND) < a_refund[c]:
-            t_refund_at[i] = t_clearing[i] + rng.lognormal_clipped_us(s, C_REFUND_DELAY, t_refund)
-            refund_amt[i] = clearing[i]
-            flags[i, 6] = True
+        s = rng.combine(cam.stream[c], U64(f.flow_id[i]))
+        if rng.uniform(s, C_TAKE) < cam.intensity[c]:
+            o.campaign[i] = c
+            break
+    c = o.campaign[i]
+    if c < 0:
+        return
+    s = rng.combine(cam.stream[c], U64(f.flow_id[i]))
+    # amount, with clearing and refund kept in proportion (all in minor units)
+    old = o.amount[i]
+    if cam.amount_mode[c] == AMOUNT_TEST:
+        usd = cam.test_usd[c, 0] + (cam.test_usd[c, 1] - cam.test_usd[c, 0]) * rng.uniform(s, C_AMOUNT)
+        o.amount[i] = max(int(round(usd * f.unit_minor[i])), 1)
+    elif cam.amount_mode[c] == AMOUNT_UPSHIFT:
+        factor = cam.upshift[c, 0] * math.exp(cam.upshift[c, 1] * rng.normal(s, C_AMOUNT))
+        o.amount[i] = max(int(round(old * min(max(factor, cam.upshift[c, 2]), cam.upshift[c, 3]))), 1)
+    if o.amount[i] != old:
+        o.flags[i, 0] = True
+        ratio = o.amount[i] / old
+        if o.t_clearing[i] != NO_TIME:
+            o.clearing[i] = max(int(round(o.clearing[i] * ratio)), 1)
+        if o.t_refund[i] != NO_TIME:
+            o.refund_amt[i] = min(max(int(round(o.refund_amt[i] * ratio)), 1), o.clearing[i])
+    n_dev = cam.device_ptr[c + 1] - cam.device_ptr[c]
+    if n_dev > 0:
+        o.device[i] = cam.device_pool[cam.device_ptr[c] + min(int(rng.uniform(s, C_DEVICE) * n_dev), n_dev - 1)]
+        o.flags[i, 1] = True
+    n_ip = cam.ip_ptr[c + 1] - cam.ip_ptr[c]
+    if n_ip > 0:
+        o.ip[i] = cam.ip_pool[cam.ip_ptr[c] + min(int(rng.uniform(s, C_IP) * n_ip), n_ip - 1)]
+        o.flags[i, 2] = True
+    if o.declined[i]:
+        return  # a flow the issuer already declined keeps its outcome
+    if not o.step_up[i] and rng.uniform(s, C_STEP_UP) < cam.p_step_up[c]:
+        # challenge inserted before the response: everything after the request moves later
+        d1 = rng.lognormal_clipped_us(s, C_CHALLENGE_DELAY, tm.step_up_challenge)
+        d2 = rng.lognormal_clipped_us(s, C_COMPLETE_DELAY, tm.step_up_complete)
+        o.t_challenge[i] = f.ts[i] + d1
+        o.t_complete[i] = f.ts[i] + d1 + d2
+        o.t_response[i] += d1 + d2
+        if o.t_clearing[i] != NO_TIME:
+            o.t_clearing[i] += d1 + d2
+        if o.t_reversal[i] != NO_TIME:
+            o.t_reversal[i] += d1 + d2
+        if o.t_refund[i] != NO_TIME:
+            o.t_refund[i] += d1 + d2
+        o.step_up[i] = True
+        o.flags[i, 3] = True
+        if rng.uniform(s, C_STEP_UP_FAIL) < cam.p_step_fail[c]:
+            o.declined[i] = True
+            o.reason[i] = REASON_STEP_UP_FAILED
+    if not o.declined[i] and rng.uniform(s, C_CARD_DECLINE) < cam.p_card[c]:
+        o.declined[i] = True
+        o.reason[i] = REASON_CARD
+        o.flags[i, 4] = True
+    if not o.declined[i] and rng.uniform(s, C_SCREEN) < cam.p_screen[c]:
+        o.declined[i] = True
+        o.reason[i] = REASON_SCREEN
+        o.flags[i, 5] = True
+    if o.declined[i]:
+        o.t_clearing[i] = NO_TIME
+        o.t_reversal[i] = NO_TIME
+        o.t_refund[i] = NO_TIME
+        o.clearing[i] = 0
+        o.refund_amt[i] = 0
+    elif o.t_clearing[i] != NO_TIME and o.t_refund[i] == NO_TIME and rng.uniform(s, C_REFUND) < cam.p_refund[c]:
+        o.t_refund[i] = o.t_clearing[i] + rng.lognormal_clipped_us(s, C_REFUND_DELAY, tm.refund)
+        o.refund_amt[i] = o.clearing[i]
+        o.flags[i, 6] = True
+
+
+@njit(parallel=True, cache=True)
+def _overlay(f, cam, tm, o):
+    # Writes go through a function called per flow: inside a prange body, numba drops
+    # writes to arrays reached through a named tuple (numba issues 5872, 7135).
+    for i in prange(f.flow_id.shape[0]):
+        _overlay_flow(i, f, cam, tm, o)
 
 
 FLOW_INPUTS = ("scenario", "flow_id", "ts", "channel", "merchant", "country", "cross", "account", "instrument",
@@ -136,7 +213,7 @@ def overlay(flows: dict, campaigns: dict, timing: dict) -> dict:
     """Campaign (index into the plan, -1 none), mutated flow fields and tactic flags per flow.
 
     flows: FLOW_INPUTS and MUTABLE arrays (indices: merchant into campaigns["merchant_ok"]
-    columns, country into ["country_ok"] columns; times in µs, behaviour.NO_TIME for none);
+    columns, country into ["country_ok"] columns; times in µs, NO_TIME for none);
     timing: "step_up_challenge", "step_up_complete", "refund" (median, sigma, min, max) seconds.
     Inputs are not modified.
     """
@@ -152,19 +229,12 @@ def overlay(flows: dict, campaigns: dict, timing: dict) -> dict:
     if np.any(flows["unit_minor"] <= 0):
         raise ValueError("unit_minor (minor units per US dollar) must be > 0")
     out = {k: np.array(flows[k], copy=True) for k in MUTABLE}
-    out["campaign"] = np.empty(n, np.int64)
-    out["flags"] = np.zeros((n, len(TACTIC_FLAGS)), np.bool_)
+    o = Overlaid(**out, campaign=np.empty(n, np.int64), flags=np.zeros((n, len(TACTIC_FLAGS)), np.bool_))
     i64 = lambda k: np.ascontiguousarray(flows[k], np.int64)  # noqa: E731
-    cohort = np.ascontiguousarray(np.stack([i64("account"), i64("instrument"), i64("party")]))
-    spec = {k: np.array(timing[k], np.float64) for k in ("step_up_challenge", "step_up_complete", "refund")}
-    _overlay(i64("scenario"), i64("flow_id"), i64("ts"), i64("channel"), i64("merchant"), i64("country"),
-             np.ascontiguousarray(flows["cross"], np.bool_), cohort, np.ascontiguousarray(flows["unit_minor"], float),
-             a["scenario"], a["stream"], a["start"], a["end"], a["chan_mask"], a["cross_only"], a["cohort_kind"],
-             a["cohort_share"], a["intensity"], a["merchant_ok"], a["country_ok"], a["amount_mode"], a["upshift"],
-             a["test_usd"], a["p_card"], a["p_screen"], a["p_step_up"], a["p_step_fail"], a["p_refund"],
-             a["device_ptr"], a["device_pool"], a["ip_ptr"], a["ip_pool"],
-             spec["step_up_challenge"], spec["step_up_complete"], spec["refund"],
-             out["campaign"], out["amount"], out["clearing"], out["refund_amt"], out["device"], out["ip"],
-             out["step_up"], out["declined"], out["reason"], out["t_challenge"], out["t_complete"], out["t_response"],
-             out["t_clearing"], out["t_reversal"], out["t_refund"], out["flags"])
-    return out
+    f = Flows(i64("scenario"), i64("flow_id"), i64("ts"), i64("channel"), i64("merchant"), i64("country"),
+              np.ascontiguousarray(flows["cross"], np.bool_),
+              np.ascontiguousarray(np.stack([i64("account"), i64("instrument"), i64("party")])),
+              np.ascontiguousarray(flows["unit_minor"], float))
+    tm = Timing(*(np.array(timing[k], np.float64) for k in Timing._fields))
+    _overlay(f, Campaigns(**{k: a[k] for k in Campaigns._fields}), tm, o)
+    return o._asdict()

@@ -10,6 +10,8 @@ or not. Delays are lognormal, each anchored on the stage before it (no fixed off
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -31,82 +33,130 @@ C_DETECT, C_DETECT_DELAY, C_DISPUTE, C_DISPUTE_DELAY = U64(0), U64(1), U64(3), U
 C_CHARGEBACK, C_CHARGEBACK_DELAY, C_OUTCOME, C_DECISION_DELAY, C_CONFIRM = U64(6), U64(7), U64(9), U64(10), U64(12)
 
 
-def bank_params(policy: dict) -> dict:
+class BankParams(NamedTuple):
+    """The bank-view policy as the kernel's arrays (built by `bank_params`)."""
+
+    p_detect: np.ndarray      # per truth subtype
+    p_dispute: np.ndarray
+    p_chargeback: np.ndarray
+    p_confirm: np.ndarray
+    class_mult: np.ndarray    # [demand class, (detect, dispute, chargeback)]
+    outcome_cum: np.ndarray   # [truth label, CHARGEBACK_OUTCOMES] cumulative
+    pivot: float              # US dollars at which the amount factor is 1
+    elasticity: np.ndarray    # per truth subtype
+    factor_lo: float
+    factor_hi: float
+    cb_window_us: int         # the scheme's chargeback window after clearing
+    delays: np.ndarray        # [DELAYS, (median, sigma, min, max) seconds]
+
+
+class BankFlows(NamedTuple):
+    """What the bank view reads of each flow (indices into SUBTYPES, TRUTH_LABELS, DEMAND_CLASSES)."""
+
+    flow_id: np.ndarray
+    subtype: np.ndarray
+    label: np.ndarray
+    klass: np.ndarray
+    amount_usd: np.ndarray
+    screened: np.ndarray      # declined by the auth screen
+    t_response: np.ndarray
+    t_clearing: np.ndarray
+
+
+class BankRows(NamedTuple):
+    detect_kind: np.ndarray   # index into DETECTION_OUTCOMES
+    detect: np.ndarray
+    dispute: np.ndarray
+    chargeback: np.ndarray
+    outcome: np.ndarray       # index into CHARGEBACK_OUTCOMES, -1 none
+    decision: np.ndarray
+    confirmed: np.ndarray
+    label: np.ndarray         # index into BANK_LABELS
+    trigger: np.ndarray       # the case opening: first detection or dispute
+    last: np.ndarray          # the last step of the process
+
+
+def bank_params(policy: dict) -> BankParams:
     """Arrays of the bank-view policy (policies/fraud.yaml bank_view and delays)."""
     bv = policy["bank_view"]
     per_sub = lambda key: np.array([bv[key][s] for s in SUBTYPES], np.float64)  # noqa: E731
-    return {
-        "p_detect": per_sub("p_detect"), "p_dispute": per_sub("p_dispute"),
-        "p_chargeback": per_sub("p_chargeback"), "p_confirm": per_sub("p_confirm"),
-        "class_mult": np.array([[bv["class_multiplier"][c][k] for k in ("detect", "dispute", "chargeback")]
+    return BankParams(
+        p_detect=per_sub("p_detect"), p_dispute=per_sub("p_dispute"),
+        p_chargeback=per_sub("p_chargeback"), p_confirm=per_sub("p_confirm"),
+        class_mult=np.array([[bv["class_multiplier"][c][k] for k in ("detect", "dispute", "chargeback")]
                                 for c in DEMAND_CLASSES], np.float64),
-        "outcome_cum": np.cumsum([[bv["chargeback_outcome"][lab][o] for o in CHARGEBACK_OUTCOMES]
+        outcome_cum=np.cumsum([[bv["chargeback_outcome"][lab][o] for o in CHARGEBACK_OUTCOMES]
                                   for lab in TRUTH_LABELS], axis=1),
-        "pivot": bv["amount_pivot_usd"], "elasticity": per_sub("amount_elasticity"),
-        "factor_lo": bv["amount_factor_range"][0], "factor_hi": bv["amount_factor_range"][1],
-        "cb_window_us": int(bv["chargeback_window_days"] * US_PER_DAY),
-        "delays": np.array([[policy["delays"][d][k] for k in ("median_seconds", "sigma", "min_seconds", "max_seconds")]
+        pivot=float(bv["amount_pivot_usd"]), elasticity=per_sub("amount_elasticity"),
+        factor_lo=float(bv["amount_factor_range"][0]), factor_hi=float(bv["amount_factor_range"][1]),
+        cb_window_us=int(bv["chargeback_window_days"] * US_PER_DAY),
+        delays=np.array([[policy["delays"][d][k] for k in ("median_seconds", "sigma", "min_seconds", "max_seconds")]
                             for d in DELAYS], np.float64),
-    }
+    )
+
+
+@njit(cache=True)
+def _bank_flow(i, seed, domain, f, p, o):
+    """The bank's process for flow i."""
+    s = rng.stream_key(seed, domain, f.flow_id[i])
+    sub = f.subtype[i]
+    k = f.klass[i]
+    af = min(max((max(f.amount_usd[i], 1e-9) / p.pivot) ** p.elasticity[sub], p.factor_lo), p.factor_hi)
+    o.detect_kind[i] = NOT_DETECTED
+    o.detect[i] = NO_TIME
+    if f.screened[i]:
+        o.detect_kind[i] = AT_AUTH
+        o.detect[i] = f.t_response[i]
+    elif rng.uniform(s, C_DETECT) < min(p.p_detect[sub] * p.class_mult[k, 0] * af, 0.98):
+        o.detect_kind[i] = POST_AUTH
+        o.detect[i] = f.t_response[i] + rng.lognormal_clipped_us(s, C_DETECT_DELAY, p.delays[0])
+    o.dispute[i] = NO_TIME
+    o.chargeback[i] = NO_TIME
+    o.outcome[i] = -1
+    o.decision[i] = NO_TIME
+    if f.t_clearing[i] != NO_TIME and rng.uniform(s, C_DISPUTE) < min(p.p_dispute[sub] * p.class_mult[k, 1] * af, 0.98):
+        o.dispute[i] = f.t_clearing[i] + rng.lognormal_clipped_us(s, C_DISPUTE_DELAY, p.delays[1])
+        if rng.uniform(s, C_CHARGEBACK) < min(p.p_chargeback[sub] * p.class_mult[k, 2], 0.98):
+            t_cb = o.dispute[i] + rng.lognormal_clipped_us(s, C_CHARGEBACK_DELAY, p.delays[2])
+            if t_cb - f.t_clearing[i] <= p.cb_window_us:  # later than the scheme allows: no chargeback
+                o.chargeback[i] = t_cb
+                o.outcome[i] = rng.categorical(s, C_OUTCOME, p.outcome_cum[f.label[i]])
+                o.decision[i] = t_cb + rng.lognormal_clipped_us(s, C_DECISION_DELAY, p.delays[3])
+    case = o.detect[i] != NO_TIME or o.dispute[i] != NO_TIME
+    o.confirmed[i] = case and rng.uniform(s, C_CONFIRM) < p.p_confirm[sub]
+    if o.outcome[i] == WRITTEN_OFF:
+        o.label[i] = CHARGEBACK_WRITTEN_OFF
+    elif o.confirmed[i]:
+        o.label[i] = CONFIRMED_FRAUD
+    elif o.dispute[i] != NO_TIME:
+        o.label[i] = DISPUTE_REJECTED
+    elif case:
+        o.label[i] = CONFIRMED_LEGIT
+    else:
+        o.label[i] = NO_CASE
+    if not case:
+        o.trigger[i] = NO_TIME
+        o.last[i] = NO_TIME
+    else:
+        first = o.detect[i]
+        if first == NO_TIME or (o.dispute[i] != NO_TIME and o.dispute[i] < first):
+            first = o.dispute[i]
+        o.trigger[i] = first
+        o.last[i] = max(o.detect[i], o.dispute[i], o.chargeback[i], o.decision[i])
 
 
 @njit(parallel=True, cache=True)
-def _bank_view(seed, domain, flow_id, subtype, label, klass, amount_usd, screened, t_response, t_clearing,
-               p_detect, p_dispute, p_chargeback, p_confirm, class_mult, outcome_cum, pivot, elasticity, f_lo, f_hi,
-               cb_window, delays, o_detect_kind, o_detect, o_dispute, o_cb, o_outcome, o_decision, o_confirmed,
-               o_label, o_trigger, o_last):
-    for i in prange(flow_id.shape[0]):
-        s = rng.stream_key(seed, domain, flow_id[i])
-        sub = subtype[i]
-        k = klass[i]
-        af = min(max((max(amount_usd[i], 1e-9) / pivot) ** elasticity[sub], f_lo), f_hi)
-        o_detect_kind[i] = NOT_DETECTED
-        o_detect[i] = NO_TIME
-        if screened[i]:
-            o_detect_kind[i] = AT_AUTH
-            o_detect[i] = t_response[i]
-        elif rng.uniform(s, C_DETECT) < min(p_detect[sub] * class_mult[k, 0] * af, 0.98):
-            o_detect_kind[i] = POST_AUTH
-            o_detect[i] = t_response[i] + rng.lognormal_clipped_us(s, C_DETECT_DELAY, delays[0])
-        o_dispute[i] = NO_TIME
-        o_cb[i] = NO_TIME
-        o_outcome[i] = -1
-        o_decision[i] = NO_TIME
-        if t_clearing[i] != NO_TIME and rng.uniform(s, C_DISPUTE) < min(p_dispute[sub] * class_mult[k, 1] * af, 0.98):
-            o_dispute[i] = t_clearing[i] + rng.lognormal_clipped_us(s, C_DISPUTE_DELAY, delays[1])
-            if rng.uniform(s, C_CHARGEBACK) < min(p_chargeback[sub] * class_mult[k, 2], 0.98):
-                t_cb = o_dispute[i] + rng.lognormal_clipped_us(s, C_CHARGEBACK_DELAY, delays[2])
-                if t_cb - t_clearing[i] <= cb_window:  # later than the scheme allows: no chargeback
-                    o_cb[i] = t_cb
-                    o_outcome[i] = rng.categorical(s, C_OUTCOME, outcome_cum[label[i]])
-                    o_decision[i] = t_cb + rng.lognormal_clipped_us(s, C_DECISION_DELAY, delays[3])
-        case = o_detect[i] != NO_TIME or o_dispute[i] != NO_TIME
-        o_confirmed[i] = case and rng.uniform(s, C_CONFIRM) < p_confirm[sub]
-        if o_outcome[i] == WRITTEN_OFF:
-            o_label[i] = CHARGEBACK_WRITTEN_OFF
-        elif o_confirmed[i]:
-            o_label[i] = CONFIRMED_FRAUD
-        elif o_dispute[i] != NO_TIME:
-            o_label[i] = DISPUTE_REJECTED
-        elif case:
-            o_label[i] = CONFIRMED_LEGIT
-        else:
-            o_label[i] = NO_CASE
-        if not case:
-            o_trigger[i] = NO_TIME
-            o_last[i] = NO_TIME
-        else:
-            first = o_detect[i]
-            if first == NO_TIME or (o_dispute[i] != NO_TIME and o_dispute[i] < first):
-                first = o_dispute[i]
-            o_trigger[i] = first
-            o_last[i] = max(o_detect[i], o_dispute[i], o_cb[i], o_decision[i])
+def _bank_view(seed, domain, f, p, o):
+    # Writes go through a function called per flow: inside a prange body, numba drops
+    # writes to arrays reached through a named tuple (numba issues 5872, 7135).
+    for i in prange(f.flow_id.shape[0]):
+        _bank_flow(i, seed, domain, f, p, o)
 
 
-FLOW_INPUTS = ("flow_id", "subtype", "label", "klass", "amount_usd", "screened", "t_response", "t_clearing")
+FLOW_INPUTS = BankFlows._fields
 
 
-def bank_view(seed: int, flows: dict, params: dict) -> dict:
+def bank_view(seed: int, flows: dict, params: BankParams) -> dict:
     """Per flow: detection kind (index into DETECTION_OUTCOMES) and instant, dispute,
     chargeback, chargeback outcome (index into CHARGEBACK_OUTCOMES, -1 none) and decision
     instants, whether the investigation confirmed fraud, the bank label (index into
@@ -122,17 +172,12 @@ def bank_view(seed: int, flows: dict, params: dict) -> dict:
     for name, size in (("subtype", len(SUBTYPES)), ("label", len(TRUTH_LABELS)), ("klass", len(DEMAND_CLASSES))):
         if n and (flows[name].min() < 0 or flows[name].max() >= size):
             raise ValueError(f"{name} index out of range [0, {size})")
-    out = {name: np.empty(n, np.int64) for name in ("detect_kind", "detect", "dispute", "chargeback", "outcome",
-                                                    "decision", "label", "trigger", "last")}
-    out["confirmed"] = np.empty(n, np.bool_)
-    p = params
+    o = BankRows(**{name: np.empty(n, np.bool_ if name == "confirmed" else np.int64) for name in BankRows._fields})
     i64 = lambda k: np.ascontiguousarray(flows[k], np.int64)  # noqa: E731
-    _bank_view(U64(rng.check_seed(seed)), U64(rng.domain_id(BANK_DOMAIN)), i64("flow_id"), i64("subtype"),
-               i64("label"), i64("klass"), np.ascontiguousarray(flows["amount_usd"], np.float64),
-               np.ascontiguousarray(flows["screened"], np.bool_),
-               i64("t_response"), i64("t_clearing"), p["p_detect"], p["p_dispute"], p["p_chargeback"],
-               p["p_confirm"], p["class_mult"], p["outcome_cum"], p["pivot"], p["elasticity"], p["factor_lo"],
-               p["factor_hi"], p["cb_window_us"], p["delays"],
-               out["detect_kind"], out["detect"], out["dispute"], out["chargeback"], out["outcome"],
-               out["decision"], out["confirmed"], out["label"], out["trigger"], out["last"])
-    return out
+    f = BankFlows(i64("flow_id"), i64("subtype"), i64("label"), i64("klass"),
+                  np.ascontiguousarray(flows["amount_usd"], np.float64), np.ascontiguousarray(flows["screened"], np.bool_),
+                  i64("t_response"), i64("t_clearing"))
+    if not isinstance(params, BankParams):
+        raise TypeError("params must be the BankParams of bank_params()")
+    _bank_view(U64(rng.check_seed(seed)), U64(rng.domain_id(BANK_DOMAIN)), f, params, o)
+    return o._asdict()

@@ -252,7 +252,7 @@ def test_amount_law_price_points_and_tail(fparams):
 
 def test_local_price_points(fparams):
     pi = FAMILIES.index("PURCHASE")
-    eur, inr, jpy = (fparams["point_minor"][pi, CURRENCIES.index(c)] for c in ("EUR", "INR", "JPY"))
+    eur, inr, jpy = (fparams.point_minor[pi, CURRENCIES.index(c)] for c in ("EUR", "INR", "JPY"))
     assert eur[1] == 499              # 4.99 EUR
     assert inr[1] == 44000            # 4.99 USD x 88 -> 440 INR (two significant figures)
     assert jpy[1] == 760              # JPY has no minor unit

@@ -190,7 +190,7 @@ def test_bank_view_steps_are_ordered_and_labels_follow_the_rules():
     assert np.all(f["t_clearing"][d] != NO_TIME) and np.all(b["dispute"][d] > f["t_clearing"][d])
     cb = b["chargeback"] != NO_TIME
     assert np.all(d[cb]) and np.all(b["chargeback"][cb] > b["dispute"][cb])
-    assert np.all(b["chargeback"][cb] - f["t_clearing"][cb] <= p["cb_window_us"])
+    assert np.all(b["chargeback"][cb] - f["t_clearing"][cb] <= p.cb_window_us)
     assert np.all(b["decision"][cb] > b["chargeback"][cb]) and np.all((b["outcome"] >= 0) == cb)
     case = (b["detect"] != NO_TIME) | d
     assert np.array_equal(b["trigger"] != NO_TIME, case)
@@ -208,11 +208,11 @@ def test_bank_view_rates_follow_the_policy():
     f["label"][:] = 0
     f["screened"][:] = False
     p = s4_bank_view.bank_params(FRAUD)
-    f["amount_usd"][:] = p["pivot"]
+    f["amount_usd"][:] = p.pivot
     b = s4_bank_view.bank_view(42, f, p)
     for k, name in enumerate(DEMAND_CLASSES):
         rows = f["klass"] == k
-        expected = min(p["p_detect"][0] * p["class_mult"][k, 0], 0.98)
+        expected = min(p.p_detect[0] * p.class_mult[k, 0], 0.98)
         got = (b["detect_kind"][rows] == 2).mean()
         assert abs(got - expected) < 4 * np.sqrt(expected * (1 - expected) / rows.sum()) + 1e-4, name
 
@@ -252,7 +252,7 @@ def test_group_cases_matches_naive_oracle_and_refuses_unsorted_input():
 def test_close_cases_after_the_last_step_same_close_per_case():
     case_id = np.array([8, 8, 12, 40, 40, 40])
     last = START + np.array([5, 9, 3, 1, 7, 2]) * DAY
-    spec = s4_bank_view.bank_params(FRAUD)["delays"][-1]
+    spec = s4_bank_view.bank_params(FRAUD).delays[-1]
     closed = s4_cases.close_cases(42, case_id, last, spec)
     for c in np.unique(case_id):
         rows = case_id == c

@@ -105,14 +105,14 @@ def flow_outcomes_naive(seed: int, arrival_id, channel, params: dict):
         while True:
             s = U64(rng.stream_key(U64(seed), dom, U64(int(a) * MAX_FLOWS_PER_ARRIVAL + j)))
             u = lambda c: rng.uniform(s, U64(c))  # noqa: E731
-            step_up = u(0) < p["p_step_up"][k]
-            if step_up and u(1) < p["p_step_fail"]:
+            step_up = u(0) < p.p_step_up[k]
+            if step_up and u(1) < p.p_step_fail:
                 flows_of.append((step_up, True, REASON_STEP_UP_FAILED))
                 break
-            if u(2) < p["p_decline"][k]:
-                reason = int(np.searchsorted(p["reason_cum"], u(3) * p["reason_cum"][-1], side="right"))
+            if u(2) < p.p_decline[k]:
+                reason = int(np.searchsorted(p.reason_cum, u(3) * p.reason_cum[-1], side="right"))
                 flows_of.append((step_up, True, reason))
-                if j < p["max_retries"] and u(4) < p["p_retry"][reason]:
+                if j < p.max_retries and u(4) < p.p_retry[reason]:
                     j += 1
                     continue
                 break

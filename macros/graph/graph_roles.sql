@@ -77,3 +77,42 @@ from (
     from {{ relation }}
 )
 {%- endmacro %}
+
+{#
+  The CTEs scored -> tiered -> priors -> `cte` of a fraud-role model, from a `features` relation
+  with entity_group, score_stream and role_stream: the risk score from `terms`, its tier, the
+  (entity_group, tier) priors of `kind` and the role drawn from them (column `as_column`).
+#}
+{% macro graph_drawn_roles(features, kind, terms, roles, weights=none, as_column='role_drawn', cte='drawn') -%}
+scored as (
+    select
+        *,
+        {{ graph_risk_score(kind, terms, 'score_stream') }} as risk_score
+    from {{ features }}
+),
+
+tiered as (
+    select *, {{ graph_risk_tier('risk_score') }} as risk_tier from scored
+),
+
+priors as (
+    {{ graph_role_priors(kind | upper, roles) }}
+),
+
+{{ cte }} as (
+    select
+        t.*,
+        {{ graph_pick_role('rng_u01(t.role_stream, 0)', roles, weights) }} as {{ as_column }}
+    from tiered as t
+    join priors as p using (entity_group, risk_tier)
+)
+{%- endmacro %}
+
+{# The published columns of a capped fraud-role relation (id, role, score, tier, capped flag). #}
+{% macro graph_role_columns(id, role_column) -%}
+    {{ id }},
+    role_capped as {{ role_column }},
+    risk_score,
+    risk_tier,
+    role_capped <> role_drawn as is_capped
+{%- endmacro %}

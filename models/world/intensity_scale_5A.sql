@@ -18,22 +18,11 @@ baseline as (
 
 unscaled as (
     select
-        g.weekly_total * s.shape_value * coalesce(o.overlay_factor_total, 1.0) as lambda_unscaled
+        {{ lambda_unscaled('g.weekly_total') }} as lambda_unscaled
     from groups as g
     inner join {{ ref('int_tz_bucket_local_5A') }} as c on c.tzid = g.tzid
     inner join baseline as b on b.scenario_id = c.scenario_id
-    inner join {{ ref('class_zone_shape_5A') }} as s
-        on s.demand_class = g.demand_class
-        and s.channel_group = g.channel_group
-        and s.legal_country_iso = g.legal_country_iso
-        and s.tzid = g.tzid
-        and s.bucket_index = c.week_bucket
-    left join {{ ref('int_overlay_factors_5A') }} as o
-        on o.scenario_id = c.scenario_id
-        and o.legal_country_iso = g.legal_country_iso
-        and o.tzid = g.tzid
-        and o.demand_class = g.demand_class
-        and o.bucket_index = c.bucket_index
+    {{ lambda_joins('g', 'c') }}
 ),
 
 total as (

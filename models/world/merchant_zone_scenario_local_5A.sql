@@ -24,24 +24,13 @@ surface as (
         z.channel_group,
         c.bucket_index,
         c.bucket_start_utc,
-        z.weekly_volume_expected * s.shape_value * coalesce(o.overlay_factor_total, 1.0) as lambda_unscaled,
+        {{ lambda_unscaled('z.weekly_volume_expected') }} as lambda_unscaled,
         coalesce(o.overlay_factor_total, 1.0) as overlay_factor_total,
         c.local_dow,
         c.local_hour
     from zones as z
     inner join clock as c on c.tzid = z.tzid
-    inner join {{ ref('class_zone_shape_5A') }} as s
-        on s.demand_class = z.demand_class
-        and s.channel_group = z.channel_group
-        and s.legal_country_iso = z.legal_country_iso
-        and s.tzid = z.tzid
-        and s.bucket_index = c.week_bucket
-    left join {{ ref('int_overlay_factors_5A') }} as o
-        on o.scenario_id = c.scenario_id
-        and o.legal_country_iso = z.legal_country_iso
-        and o.tzid = z.tzid
-        and o.demand_class = z.demand_class
-        and o.bucket_index = c.bucket_index
+    {{ lambda_joins('z', 'c') }}
 )
 
 select

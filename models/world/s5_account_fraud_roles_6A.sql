@@ -23,43 +23,16 @@ features as (
     join party_roles as r on r.party_id = a.owner_party_id
 ),
 
-scored as (
-    select
-        *,
-        {{ graph_risk_score('account', {'owner_score': 'owner_score', 'credit_line': 'credit_line'}, 'score_stream') }} as risk_score
-    from features
-),
-
-tiered as (
-    select *, {{ graph_risk_tier('risk_score') }} as risk_tier from scored
-),
-
-priors as (
-    {{ graph_role_priors('ACCOUNT', roles) }}
-),
-
-drawn as (
-    select
-        t.account_id,
-        t.risk_score,
-        t.risk_tier,
-        {{ graph_pick_role('rng_u01(t.role_stream, 0)', roles, [
-            'p.p_clean_account', 'p.p_high_risk_account',
-            "p.p_mule_account * case when t.owner_is_mule then " ~ pval('graph.roles.account.mule_owner_multiplier') ~ " else 1.0 end",
-            'p.p_dormant_risky']) }} as role_drawn
-    from tiered as t
-    join priors as p using (entity_group, risk_tier)
-),
+{{ graph_drawn_roles('features', 'account', {'owner_score': 'owner_score', 'credit_line': 'credit_line'}, roles, [
+    'p.p_clean_account', 'p.p_high_risk_account',
+    "p.p_mule_account * case when t.owner_is_mule then " ~ pval('graph.roles.account.mule_owner_multiplier') ~ " else 1.0 end",
+    'p.p_dormant_risky']) }},
 
 capped as (
     {{ graph_apply_caps('drawn', 'account_id', 'account', ['MULE_ACCOUNT', 'HIGH_RISK_ACCOUNT', 'DORMANT_RISKY'], 'CLEAN_ACCOUNT') }}
 )
 
 select
-    account_id,
-    role_capped as fraud_role_account,
-    risk_score,
-    risk_tier,
-    role_capped <> role_drawn as is_capped
+    {{ graph_role_columns('account_id', 'fraud_role_account') }}
 from capped
 order by account_id

@@ -33,43 +33,16 @@ features as (
     left join party_roles as r on r.party_id = d.primary_party_id
 ),
 
-scored as (
-    select
-        *,
-        {{ graph_risk_score('device', {'owner_score': 'owner_score', 'shared_users': 'shared_users'}, 'score_stream') }} as risk_score
-    from features
-),
-
-tiered as (
-    select *, {{ graph_risk_tier('risk_score') }} as risk_tier from scored
-),
-
-priors as (
-    {{ graph_role_priors('DEVICE', roles) }}
-),
-
-drawn as (
-    select
-        t.device_id,
-        t.risk_score,
-        t.risk_tier,
-        {{ graph_pick_role('rng_u01(t.role_stream, 0)', roles, [
-            'p.p_clean_device',
-            "p.p_high_risk_device * case when t.risky_owner then " ~ pval('graph.roles.device.risky_owner_multiplier') ~ " else 1.0 end",
-            "p.p_reused_device * case when t.many_users then " ~ pval('graph.roles.device.reused_multiplier') ~ " else 1.0 end"]) }} as role_drawn
-    from tiered as t
-    join priors as p using (entity_group, risk_tier)
-),
+{{ graph_drawn_roles('features', 'device', {'owner_score': 'owner_score', 'shared_users': 'shared_users'}, roles, [
+    'p.p_clean_device',
+    "p.p_high_risk_device * case when t.risky_owner then " ~ pval('graph.roles.device.risky_owner_multiplier') ~ " else 1.0 end",
+    "p.p_reused_device * case when t.many_users then " ~ pval('graph.roles.device.reused_multiplier') ~ " else 1.0 end"]) }},
 
 capped as (
     {{ graph_apply_caps('drawn', 'device_id', 'device', ['HIGH_RISK_DEVICE', 'REUSED_DEVICE'], 'CLEAN_DEVICE') }}
 )
 
 select
-    device_id,
-    role_capped as fraud_role_device,
-    risk_score,
-    risk_tier,
-    role_capped <> role_drawn as is_capped
+    {{ graph_role_columns('device_id', 'fraud_role_device') }}
 from capped
 order by device_id

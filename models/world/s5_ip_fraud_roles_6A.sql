@@ -27,40 +27,13 @@ features as (
     left join risky_share as r using (ip_id)
 ),
 
-scored as (
-    select
-        *,
-        {{ graph_risk_score('ip', {'log_devices': 'log_devices', 'risky_device_share': 'risky_device_share'}, 'score_stream') }} as risk_score
-    from features
-),
-
-tiered as (
-    select *, {{ graph_risk_tier('risk_score') }} as risk_tier from scored
-),
-
-priors as (
-    {{ graph_role_priors('IP', roles) }}
-),
-
-drawn as (
-    select
-        t.ip_id,
-        t.risk_score,
-        t.risk_tier,
-        {{ graph_pick_role('rng_u01(t.role_stream, 0)', roles) }} as role_drawn
-    from tiered as t
-    join priors as p using (entity_group, risk_tier)
-),
+{{ graph_drawn_roles('features', 'ip', {'log_devices': 'log_devices', 'risky_device_share': 'risky_device_share'}, roles) }},
 
 capped as (
     {{ graph_apply_caps('drawn', 'ip_id', 'ip', ['HIGH_RISK_IP'], 'CLEAN_IP') }}
 )
 
 select
-    ip_id,
-    role_capped as fraud_role_ip,
-    risk_score,
-    risk_tier,
-    role_capped <> role_drawn as is_capped
+    {{ graph_role_columns('ip_id', 'fraud_role_ip') }}
 from capped
 order by ip_id

@@ -30,38 +30,17 @@ features as (
     join mccs as c using (mcc)
 ),
 
-scored as (
-    select
-        *,
-        {{ graph_risk_score('merchant', {'cross_border': 'cross_border', 'log_sites': 'log_sites', 'class_risk': 'class_risk'}, 'score_stream') }} as risk_score
-    from features
-),
-
-tiered as (
-    select *, {{ graph_risk_tier('risk_score') }} as risk_tier from scored
-),
-
-priors as (
-    {{ graph_role_priors('MERCHANT', roles) }}
-),
+{{ graph_drawn_roles('features', 'merchant', {'cross_border': 'cross_border', 'log_sites': 'log_sites', 'class_risk': 'class_risk'}, roles, as_column='role_prior', cte='prior_drawn') }},
 
 drawn as (
     select
-        t.merchant_id,
-        t.home_country_iso,
-        t.entity_group,
-        t.risk_score,
-        t.risk_tier,
+        *,
         case
             -- a money-services business is an MSB unless it colludes
-            when t.entity_group = 'MONEY_SERVICES' and role_prior <> 'COLLUSIVE' then 'MSB'
+            when entity_group = 'MONEY_SERVICES' and role_prior <> 'COLLUSIVE' then 'MSB'
             else role_prior
         end as role_drawn
-    from (
-        select t.*, {{ graph_pick_role('rng_u01(t.role_stream, 0)', roles) }} as role_prior
-        from tiered as t
-        join priors as p using (entity_group, risk_tier)
-    ) as t
+    from prior_drawn
 ),
 
 capped_to_normal as (

@@ -49,44 +49,16 @@ features as (
     left join device_counts as d using (party_id)
 ),
 
-scored as (
-    select
-        *,
-        {{ graph_risk_score('party', {
+{{ graph_drawn_roles('features', 'party', {
             'credit_appetite': 'credit_appetite', 'cross_border_propensity': 'cross_border_propensity',
             'digital_affinity': 'digital_affinity', 'anonymizer_ip': 'anonymizer_ip',
-            'credit_instrument': 'credit_instrument', 'n_devices': 'n_devices'}, 'score_stream') }} as risk_score
-    from features
-),
-
-tiered as (
-    select *, {{ graph_risk_tier('risk_score') }} as risk_tier from scored
-),
-
-priors as (
-    {{ graph_role_priors('PARTY', roles) }}
-),
-
-drawn as (
-    select
-        t.party_id,
-        t.entity_group,
-        t.risk_score,
-        t.risk_tier,
-        {{ graph_pick_role('rng_u01(t.role_stream, 0)', roles) }} as role_drawn
-    from tiered as t
-    join priors as p using (entity_group, risk_tier)
-),
+            'credit_instrument': 'credit_instrument', 'n_devices': 'n_devices'}, roles) }},
 
 capped as (
     {{ graph_apply_caps('drawn', 'party_id', 'party', ['ORGANISER', 'ASSOCIATE', 'MULE', 'SYNTHETIC_ID'], 'CLEAN') }}
 )
 
 select
-    party_id,
-    role_capped as fraud_role_party,
-    risk_score,
-    risk_tier,
-    role_capped <> role_drawn as is_capped
+    {{ graph_role_columns('party_id', 'fraud_role_party') }}
 from capped
 order by party_id

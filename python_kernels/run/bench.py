@@ -20,6 +20,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from python_kernels.run.states import state_order
+
 # SPEC §10: seconds per state for the `large` preset (≈125M arrivals) on 2 cores / 24 GB.
 BUDGETS_LARGE = {"5B.S1": 90, "5B.S2": 35, "5B.S3": 35, "5B.S4": 240, "5B.S5": 5,
                  "6B.S1": 800, "6B.S2": 120, "6B.S3": 300, "6B.S4": 420, "6B.S5": 10}
@@ -209,12 +211,6 @@ def summarise(meter: Meter, rows: dict[str, int], rates: dict, published: dict[s
         "write_rates": {t: {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}
                         for t, r in rates.items()},
     }
-
-
-def state_order(state: str):
-    order = ["seeds", "graph", "world", "5B.S1", "5B.S2", "5B.S3", "5B.S4", "5B.S5",
-             "6B.S1", "6B.S2", "6B.S3", "6B.S4", "6B.S5", "publish", "validation"]
-    return (order.index(state) if state in order else len(order), state)
 
 
 def _gb(n) -> str:

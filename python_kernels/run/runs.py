@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from python_kernels.run.datasets import Dataset
+from python_kernels.run.exit_codes import ExitCode
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 IDENTITY_FILE = "run_identity.json"
@@ -27,9 +28,9 @@ PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb", "numba", "numpy", "pyarrow", "sc
 
 
 class RunError(Exception):
-    """A run cannot proceed; `exit_code` says which kind of failure (see README)."""
+    """A run cannot proceed; `exit_code` says which kind of failure."""
 
-    def __init__(self, message: str, exit_code: int):
+    def __init__(self, message: str, exit_code: ExitCode):
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -44,13 +45,13 @@ def resolve_run_dir(run_dir: str | None, preset: str, seed: int) -> Path:
     if run_dir is None:
         return root / f"{preset}-seed{seed}"
     if ".." in Path(run_dir).parts:
-        raise RunError(f"--run-dir {run_dir!r} contains '..'; give a path inside {root}", 2)
+        raise RunError(f"--run-dir {run_dir!r} contains '..'; give a path inside {root}", ExitCode.BAD_INPUT)
     candidate = Path(run_dir)
     candidate = (candidate if candidate.is_absolute() else Path.cwd() / candidate).resolve()
     if candidate == root or root not in candidate.parents:
         raise RunError(
             f"--run-dir {run_dir!r} is outside the allowed root {root}; "
-            "choose a folder below it (or set FDE_RUNS_ROOT)", 2)
+            "choose a folder below it (or set FDE_RUNS_ROOT)", ExitCode.BAD_INPUT)
     return candidate
 
 
@@ -76,7 +77,7 @@ def check_seed_files() -> None:
                 problems.append(f"{csv.relative_to(PROJECT_DIR)} has no header line")
     if problems:
         raise RunError("seed data is incomplete: " + "; ".join(problems)
-                       + ". Restore the files from git (git checkout -- seeds/).", 2)
+                       + ". Restore the files from git (git checkout -- seeds/).", ExitCode.BAD_INPUT)
 
 
 def manifest_fingerprint(preset_name: str, preset: dict) -> str:
@@ -136,7 +137,7 @@ def check_disk(run_dir: Path, preset_name: str, preset: dict) -> None:
             f"preset {preset_name!r} needs about {need / 1e9:.1f} GB of disk for {run_dir} "
             f"(~{DISK_BYTES_PER_ARRIVAL} B x {preset['arrivals_target']:,} arrivals x "
             f"{len(preset['scenarios'])} scenarios), but only {free / 1e9:.1f} GB is free there; "
-            "free some space, point FDE_RUNS_ROOT at a larger disk or choose a smaller preset", 2)
+            "free some space, point FDE_RUNS_ROOT at a larger disk or choose a smaller preset", ExitCode.BAD_INPUT)
 
 
 def claim_run_dir(run_dir: Path, identity: dict) -> None:
@@ -151,11 +152,11 @@ def claim_run_dir(run_dir: Path, identity: dict) -> None:
             raise RunError(
                 f"run directory {run_dir} belongs to another run "
                 f"({_describe(existing)}); this run is {_describe(identity)}. "
-                "Choose another --run-dir, or delete that directory if you mean to replace it.", 3)
+                "Choose another --run-dir, or delete that directory if you mean to replace it.", ExitCode.RUN_DIR_TAKEN)
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise RunError(
             f"run directory {run_dir} exists, is not empty and is not a run of this engine; "
-            "choose another --run-dir or empty it", 3)
+            "choose another --run-dir or empty it", ExitCode.RUN_DIR_TAKEN)
     (run_dir / "work").mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(exist_ok=True)
     if not ident_path.exists():
@@ -211,7 +212,7 @@ def publish(con, dataset: Dataset, data_dir: Path, written: Path | None = None) 
         parts = sorted(written.glob("*/*.parquet"))
         if not parts:
             raise RunError(f"{dataset.model} left no Parquet files in {written}: a scenario dataset's "
-                           "model must be materialized as 'dataset' (macros/dataset.sql)", 5)
+                           "model must be materialized as 'dataset' (macros/dataset.sql)", ExitCode.PUBLISH_FAILED)
         for part in parts:
             (staging / part.parent.name).mkdir(parents=True, exist_ok=True)
             os.link(part, staging / part.parent.name / part.name)

@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.runs import IDENTITY_FILE, RECEIPT_FILE, RunError, sha256_file
 
 BUNDLE_DIR = "validation"
@@ -36,7 +37,6 @@ INDEX = "index.json"
 FLAG = "_passed.flag"
 IDENTITY_KEYS = ("seed", "preset", "parameter_hash", "manifest_fingerprint")
 GATE_MODELS = ("gates_5B", "gates_6B")
-EXIT_NOT_VALIDATED = 6
 
 ISSUE_SCHEMA = pa.schema([
     ("check_id", pa.string()),
@@ -54,7 +54,7 @@ class ValidationError(RunError):
     """A run is not validated (no flag, tampered bundle, wrong identity): do not read it."""
 
     def __init__(self, message: str):
-        super().__init__(message, EXIT_NOT_VALIDATED)
+        super().__init__(message, ExitCode.NOT_VALIDATED)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import pyarrow as pa
 import pytest
 
 from python_kernels.gates.auc import single_feature_auc
-from runner import state_of
 
 
 def naive_auc(x, y):
@@ -39,9 +38,3 @@ def test_auc_perfect_separation_and_one_class():
     assert single_feature_auc(con, "t", "x", "y") == 1.0
     assert single_feature_auc(con, "t", "x", "x > 10") is None
 
-
-def test_gate_inputs_count_as_the_segments_validation_state():
-    assert state_of(["fraud_engine", "gates", "gates_6B"]) == "6B.S5"
-    assert state_of(["fraud_engine", "gates", "int_gates_6B_auc"]) == "6B.S5"
-    assert state_of(["fraud_engine", "gates", "int_gates_5B_x"]) == "5B.S5"
-    assert state_of(["fraud_engine", "behaviour", "int_s3_campaign_plan"]) == "6B.S3"

@@ -3,6 +3,7 @@ single dbt thread leave the data unchanged."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from types import SimpleNamespace
 
@@ -11,16 +12,18 @@ import pytest
 
 import runner
 from conftest import _receipt
-from python_kernels.run import bench
-from python_kernels.run import runs
+from python_kernels.run import bench, commands, pipeline, runs, states
+from python_kernels.run.exit_codes import ExitCode
 
 STATES = ("5B.S1", "5B.S2", "5B.S3", "5B.S4", "5B.S5", "6B.S1", "6B.S2", "6B.S3", "6B.S4", "6B.S5")
 
 
 @pytest.fixture(scope="module")
 def tiny_bench(runs_root):
+    before = dict(os.environ)
     rc = runner.main(["bench", "--preset", "tiny", "--seed", "42"])
     assert rc == 0
+    assert dict(os.environ) == before
     return runs_root / "bench-tiny-seed42"
 
 
@@ -108,25 +111,26 @@ def test_meter_phase_records_wall_cpu_and_peak_memory():
 
 
 def test_a_test_is_booked_to_the_latest_state_it_checks():
-    nodes = {"model.p.s2_a": {"fqn": ["p", "behaviour", "s2_a"]}, "model.p.s3_b": {"fqn": ["p", "behaviour", "s3_b"]},
-             "model.p.int_gates_6B_c": {"fqn": ["p", "gates", "int_gates_6B_c"]},
+    nodes = {"model.p.s2_a": {"config": {"meta": {"state": "6B.S2"}}},
+             "model.p.s3_b": {"config": {"meta": {"state": "6B.S3"}}},
+             "model.p.int_gates_6B_c": {"config": {"meta": {"state": "6B.S5"}}},
              "test.p.pair": {"depends_on": {"nodes": ["model.p.s3_b", "model.p.s2_a"]}},
              "test.p.lonely": {"depends_on": {"nodes": []}}}
-    assert runner.test_state(nodes, "test.p.pair") == "6B.S3"
-    assert runner.test_state(nodes, "test.p.lonely") is None
+    assert states.state_of_test(nodes, "test.p.pair") == "6B.S3"
+    assert states.state_of_test(nodes, "test.p.lonely") is None
 
     def event(name, uid):
         info = SimpleNamespace(unique_id=uid, node_name=uid.split(".")[-1])
         return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(node_info=info))
 
-    states = {"model.p.s3_b": "6B.S3", "model.p.int_gates_6B_c": "6B.S5"}
-    meter = bench.Meter(lambda info: states.get(info.unique_id), interval=0.01)
+    built = {"model.p.s3_b": "6B.S3", "model.p.int_gates_6B_c": "6B.S5"}
+    meter = bench.Meter(lambda info: built.get(info.unique_id), interval=0.01)
     # dbt's order: the gate input is built before the test of the S3 model runs
     for uid in ("model.p.s3_b", "model.p.int_gates_6B_c", "test.p.pair", "test.p.lonely"):
         meter(event("NodeStart", uid))
         time.sleep(0.05 if uid == "test.p.pair" else 0)
         meter(event("NodeFinished", uid))
-    meter.book_tests(lambda uid: runner.test_state(nodes, uid))
+    meter.book_tests(lambda uid: states.state_of_test(nodes, uid))
     meter.close()
     assert meter.wall["6B.S3"] >= 0.05 > meter.wall["6B.S5"]
     assert meter.models == {"6B.S3": ["s3_b"], "6B.S5": ["int_gates_6B_c"]}
@@ -157,3 +161,46 @@ def test_scaling_table_compares_each_preset_with_the_one_before():
     assert "| state | small (5.00M) | medium (40.00M) |" in table
     assert "| 6B.S3 | 20.00 | 25.00 |" in table
     assert "| end to end, change from the preset before |  | +25% |" in table
+
+
+def test_bench_builds_one_node_at_a_time_without_touching_the_environment(runs_root, monkeypatch):
+    seen = {}
+
+    def fake_run(config, meter):
+        seen["config"] = config
+        raise runs.RunError("stop here", ExitCode.PIPELINE_FAILED)
+
+    monkeypatch.setattr(pipeline, "run", fake_run)
+    before = dict(os.environ)
+    config = pipeline.RunConfig(preset="tiny", seed=42, policies="policies", threads=2)
+    with pytest.raises(runs.RunError, match="stop here"):
+        commands.bench(config)
+    assert seen["config"].dbt_threads == 1
+    assert seen["config"].run_dir == str(runs_root / "bench-tiny-seed42")
+    assert dict(os.environ) == before
+
+
+def test_dbt_gets_the_runs_environment_and_thread_count_only_while_it_runs(tmp_path, monkeypatch):
+    from dbt.cli import main as dbt_main
+
+    from python_kernels.run import dbt
+    from python_kernels.run.progress import Progress
+
+    seen = {}
+
+    class FakeRunner:
+        def __init__(self, callbacks):
+            pass
+
+        def invoke(self, args):
+            seen.update(args=args, db=os.environ["FDE_DUCKDB_PATH"], cwd=os.getcwd())
+            return SimpleNamespace(success=True)
+
+    monkeypatch.setattr(dbt_main, "dbtRunner", FakeRunner)
+    before, cwd = dict(os.environ), os.getcwd()
+    dbt.invoke("build", tmp_path, {}, 2, Progress(), [], dbt_threads=1)
+    assert seen["args"][seen["args"].index("--threads") + 1] == "1"
+    assert seen["db"] == str(tmp_path / "work" / "engine.duckdb") and seen["cwd"] == str(dbt.PROJECT_DIR)
+    assert dict(os.environ) == before and os.getcwd() == cwd
+    dbt.invoke("build", tmp_path, {}, 2, Progress(), [])
+    assert "--threads" not in seen["args"]

@@ -7,9 +7,12 @@ import duckdb
 import pytest
 
 import runner
-from python_kernels.run import certify
+from python_kernels.run import certify, dbt, pipeline
 from python_kernels.run import validation
 from python_kernels.core.policies import load_policies
+from python_kernels.run.exit_codes import ExitCode
+from python_kernels.run.progress import Progress
+from python_kernels.run.runs import RunError
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ("validation_summary.json", "seed_comparison.csv", "regression_report.md", "gate_decision.json")
@@ -39,6 +42,18 @@ def test_certify_holds_on_a_run_with_broken_latencies(runs_root, policy_copy, ca
     board = json.loads((out / "gateboard_seed5.json").read_text())
     assert board["gates"]["6B.T14"]["pass_b"] is False and board["gates"]["6B.T14"]["value"] > 8
     assert "blocker 6B: gates_fail_b" in capsys.readouterr().err
+
+
+def test_a_run_that_fails_stops_certification_with_its_exit_code(runs_root, monkeypatch, capsys):
+    def failing_run(config):
+        raise RunError("dbt build failed: boom", ExitCode.PIPELINE_FAILED)
+
+    monkeypatch.setattr(pipeline, "run", failing_run)
+    out = runs_root / "cert-failing"
+    rc = runner.main(["certify", "--preset", "tiny", "--seeds", "991", "--out", str(out)])
+    assert rc == ExitCode.PIPELINE_FAILED
+    assert "certification stopped: the run of seed 991 failed (exit 4" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_certify_reuses_validated_runs_and_compares_seeds(runs_root, capsys):
@@ -81,7 +96,7 @@ def test_corrupted_dataset_fails_its_gate_and_loses_the_flag(runs_root, tmp_path
     vars_ = {"seed": 13, "preset": "tiny", "policy_dir": str(ROOT / "policies")}
     # eager: the gate tests also read world_policy_params, which this selection leaves out
     selection = ["--select", "gates_5B", "--indirect-selection", "eager"]
-    assert runner.dbt_invoke("build", run_dir, vars_, 2, runner.Progress(), selection).success is False
+    assert dbt.invoke("build", run_dir, vars_, 2, Progress(), selection).success is False
     gates_policy = load_policies(ROOT / "policies")["gates"]
     con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"), read_only=True)
     try:

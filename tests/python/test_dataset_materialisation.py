@@ -14,7 +14,8 @@ import pytest
 from python_kernels.run import runs
 from python_kernels.run.datasets import DATASETS
 from python_kernels.dbt_io import Stage
-from runner import PROJECT_DIR
+from python_kernels.run.exit_codes import ExitCode
+from python_kernels.run.runs import PROJECT_DIR
 
 MODELS = {
     "rows_sql.sql": "select * from (values ('b', 2, 'y'), ('a', 1, 'x'), ('a', 3, null)) t(scenario_id, n, s)",
@@ -177,5 +178,5 @@ def test_publishing_a_scenario_dataset_without_its_files_is_an_error(tmp_path):
     ds = next(d for d in DATASETS if d.scenario)
     with pytest.raises(runs.RunError, match="materialized as 'dataset'") as err:
         runs.publish(None, ds, tmp_path / "data", tmp_path / "missing")
-    assert err.value.exit_code == 5
+    assert err.value.exit_code == ExitCode.PUBLISH_FAILED
     assert not (tmp_path / "data" / ds.path).exists()

@@ -7,12 +7,13 @@ import os
 from dbt.cli.main import dbtRunner
 
 import runner
+from python_kernels.run.runs import PROJECT_DIR
 
 
 def test_docs_generate_documents_every_model(tiny_42, tmp_path, monkeypatch):
     monkeypatch.setenv("FDE_DUCKDB_PATH", str(tiny_42 / "work" / "engine.duckdb"))
-    monkeypatch.setenv("DBT_PROFILES_DIR", str(runner.PROJECT_DIR))
-    monkeypatch.chdir(runner.PROJECT_DIR)
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(PROJECT_DIR))
+    monkeypatch.chdir(PROJECT_DIR)
     result = dbtRunner().invoke(["docs", "generate", "--target-path", str(tmp_path), "--log-path", str(tmp_path),
                                  "--vars", json.dumps({"preset": "tiny", "seed": 42}), "--quiet"])
     assert result.success

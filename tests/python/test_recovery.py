@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from conftest import _receipt, _run
+from python_kernels.run.runs import PROJECT_DIR
 from python_kernels.run.validation import ValidationError, open_run
-from runner import PROJECT_DIR
 
 
 def _kill_when(run_dir, marker: str) -> None:

@@ -1,7 +1,8 @@
 {#
-  Threshold macros: every gate threshold, evidence floor and recipe parameter comes from
+  The one gate grader. Every gate threshold, evidence floor and recipe parameter comes from
   policies/gates.yaml through `pval` (validated, inlined as literals). Metric models compute
-  values; `gate_rows` grades them; the generic test `gate_passes` only reads the flags.
+  values; `gate_rows` grades them into one row per policy gate (flags, reason, B+ margin); the
+  generic test `gate_passes`, the validation bundle and certification only read those rows.
 #}
 
 {% macro gate_key(gate_id, path) -%}
@@ -25,12 +26,13 @@ gates.gates.{{ gate_id }}.{{ path }}
 
 {#
   SQL boolean: does `value` meet `grade`? `rule` is the gate id, or `<gate id>.components.<name>`
-  for one component of a compound gate. NULL never passes.
+  for one component of a compound gate. NULL, NaN and infinities never pass (NaN compares above
+  every number in DuckDB, so it would pass a min rule).
 #}
 {% macro gate_predicate(rule, grade, value) -%}
 {%- set kind = gate_text(rule, 'kind') -%}
 {%- set strict = pval(gate_key(rule, 'strict')) | float == 1.0 -%}
-coalesce(
+coalesce(isfinite({{ value }}) and
 {%- if kind == 'max' -%}
   ({{ value }}) {{ '<' if strict else '<=' }} {{ gate_threshold(rule, grade) }}
 {%- elif kind == 'min' -%}
@@ -74,6 +76,64 @@ coalesce(
 {%- endmacro %}
 
 {#
+  Distance of `value` inside the B+ rule of a single-value gate, relative to the threshold (the
+  range width for a range), negative outside; null for equality and compound gates, which are
+  met or not, and for a non-finite value.
+#}
+{% macro gate_margin(gate_id, value) -%}
+{%- set kind = gate_text(gate_id, 'kind') -%}
+{%- if kind in ('max', 'min') -%}
+{%- set t = '(' ~ gate_threshold(gate_id, 'bplus') ~ ')::double' -%}
+case when isfinite({{ value }}) then
+    ({{ '(' ~ value ~ ') - ' ~ t if kind == 'min' else t ~ ' - (' ~ value ~ ')' }}) / greatest(abs({{ t }}), 1e-12)
+end
+{%- elif kind == 'range' -%}
+{%- set lo = '(' ~ gate_threshold(gate_id, 'bplus', 0) ~ ')::double' -%}
+{%- set hi = '(' ~ gate_threshold(gate_id, 'bplus', 1) ~ ')::double' -%}
+case when isfinite({{ value }}) then
+    least(({{ value }}) - {{ lo }}, {{ hi }} - ({{ value }})) / greatest({{ hi }} - {{ lo }}, 1e-12)
+end
+{%- else -%}
+null::double
+{%- endif -%}
+{%- endmacro %}
+
+{#
+  Gate ids of `segment` in policies/gates.yaml, sorted, optionally only those of `tiers`;
+  `exclude` leaves out gates a model grades apart (6B.T21 reads the other gates' grades).
+#}
+{% macro gate_ids(segment, exclude=[], tiers=none) -%}
+{%- set ids = [] -%}
+{#- outside `execute`, so that a test calling this depends on the parameters -#}
+{%- set rel = ref('world_policy_params') -%}
+{%- if execute -%}
+  {%- set res = run_query("select s.gate_id, t.text_value from (select regexp_extract(key, '^gates[.]gates[.](.+)[.]segment$', 1)"
+                          ~ " as gate_id, text_value from " ~ rel ~ " where regexp_matches(key, '^gates[.]gates[.][^.]+[.][^.]+[.]segment$'))"
+                          ~ " as s join " ~ rel ~ " as t on t.key = 'gates.gates.' || s.gate_id || '.tier'"
+                          ~ " where s.text_value = '" ~ segment ~ "' order by s.gate_id") -%}
+  {%- for row in res.rows if row[0] not in exclude and (tiers is none or row[1] in tiers) -%}
+    {%- do ids.append(row[0]) -%}
+  {%- endfor -%}
+  {%- if not ids -%}
+    {{ exceptions.raise_compiler_error("no gate of segment '" ~ segment ~ "'" ~ (" with tier in " ~ tiers if tiers else "") ~ " in policies/gates.yaml") }}
+  {%- endif -%}
+{%- endif -%}
+{{ return(ids) }}
+{%- endmacro %}
+
+{# Gates of `gates.pending` in policies/gates.yaml: their state is not built yet. #}
+{% macro gate_pending_ids() -%}
+{%- set ids = [] -%}
+{%- if execute -%}
+  {%- set res = run_query("select text_value from " ~ ref('world_policy_params') ~ " where starts_with(key, 'gates.pending[')") -%}
+  {%- for row in res.rows -%}
+    {%- do ids.append(row[0]) -%}
+  {%- endfor -%}
+{%- endif -%}
+{{ return(ids) }}
+{%- endmacro %}
+
+{#
   Order-independent sum of a DOUBLE expression: each term is rounded to 1e-9 and summed as
   HUGEINT, so the result does not depend on thread count or row order (a float SUM does).
 #}
@@ -84,25 +144,39 @@ coalesce(
 {#
   Grade the rows of `metrics` (columns gate_id, value, evidence_n, underpowered, detail and,
   for compound gates, components MAP(VARCHAR, DOUBLE)) against the threshold table: one output
-  row per gate id of `gate_ids` that has a metric row. A gate passes a grade only with enough
-  evidence, a non-null value and the rule met; a gate without a metric row is caught by the
-  `gate_passes` test.
+  row per gate id of `gate_ids`, with or without a metric row. A gate passes a grade only with
+  enough evidence, a finite value and the rule met; `reason` says why it fails B. A pending
+  gate ignores any metric row and never passes.
 #}
 {% macro gate_rows(metrics, gate_ids) -%}
-{%- for gid in gate_ids %}
+{%- set pending_ids = gate_pending_ids() -%}
 select
-    gate_id, segment, tier, required, value, evidence_n, min_evidence, insufficient,
+    gate_id, segment, tier, required, pending, value, evidence_n, min_evidence, insufficient,
     threshold_b, threshold_bplus,
     not insufficient and meets_b as pass_b,
     not insufficient and meets_bplus as pass_bplus,
+    case
+        when pending then 'pending: the state this gate reads is not built yet'
+        when not has_metric then 'missing: no metric row'
+        when evidence_n is null or evidence_n < min_evidence
+            then format('insufficient evidence: {} < {}', coalesce(evidence_n::varchar, 'none'), min_evidence)
+        when insufficient then 'insufficient evidence (power rule)'
+        when not isfinite(value) then 'no value'
+        when not meets_b then format('value {} does not meet B ({})', value, threshold_b)
+    end as reason,
+    margin,
     detail,
     components
 from (
+{%- for gid in gate_ids %}
+{%- set pending = gid in pending_ids %}
     select
-        m.gate_id,
+        e.gate_id,
         '{{ gate_text(gid, "segment") }}' as segment,
         '{{ gate_text(gid, "tier") }}' as tier,
         {{ pval(gate_key(gid, 'required')) }} = 1 as required,
+        {{ 'true' if pending else 'false' }} as pending,
+        m.gate_id is not null as has_metric,
         m.value::double as value,
         m.evidence_n::bigint as evidence_n,
         {{ pval(gate_key(gid, 'min_evidence')) }}::bigint as min_evidence,
@@ -118,18 +192,19 @@ from (
         {%- else %}
         '{{ gate_rule_text(gid, "b") }}' as threshold_b,
         '{{ gate_rule_text(gid, "bplus") }}' as threshold_bplus,
-        {{ gate_predicate(gid, 'b', 'm.value') }} as meets_b,
-        {{ gate_predicate(gid, 'bplus', 'm.value') }} as meets_bplus,
+        {{ gate_predicate(gid, 'b', 'm.value::double') }} as meets_b,
+        {{ gate_predicate(gid, 'bplus', 'm.value::double') }} as meets_bplus,
         null::map(varchar, double) as components,
         {%- endif %}
+        {{ gate_margin(gid, 'm.value::double') }} as margin,
         m.detail
-    from {{ metrics }} as m
-    where m.gate_id = '{{ gid }}'
-)
+    from (select '{{ gid }}' as gate_id) as e
+    left join {{ metrics }} as m on m.gate_id = e.gate_id{{ ' and false' if pending }}
 {%- if not loop.last %}
-union all
+    union all
 {%- endif %}
 {%- endfor %}
+)
 {%- endmacro %}
 
 {# The body of a gate metrics model after its `metrics` CTE: graded rows with the run seed. #}

@@ -41,15 +41,3 @@ create or replace macro rng_exponential(stream, ctr, rate) as -ln(rng_u01(stream
 {% macro stream(name, key) -%}
 rng_stream({{ run_seed() }}, {{ rng_domain(name) }}, {{ key }})
 {%- endmacro %}
-
-{#
-  Categorical draw by inversion: joins `draws` (with a uniform column) to `choices`
-  (with a weight column) within `partition_by`, returning one chosen row per draw.
-  Cumulative bounds are computed with an explicit order so ties never depend on threads.
-#}
-{% macro cumulative_bounds(weight, partition_by, order_by) -%}
-coalesce(sum({{ weight }}) over (partition by {{ partition_by }} order by {{ order_by }} rows between unbounded preceding and 1 preceding), 0)
-    / sum({{ weight }}) over (partition by {{ partition_by }}) as cum_lo,
-sum({{ weight }}) over (partition by {{ partition_by }} order by {{ order_by }} rows between unbounded preceding and current row)
-    / sum({{ weight }}) over (partition by {{ partition_by }}) as cum_hi
-{%- endmacro %}

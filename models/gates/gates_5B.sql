@@ -4,8 +4,6 @@
   virtual share, and context rows for the weekly rhythm, dispersion and the latent field.
   Float aggregates go through exact_sum so the values do not depend on threads or row order.
 #}
-{%- set gate_ids = ['5B.T1', '5B.T2', '5B.T3', '5B.T4', '5B.T5', '5B.T6', '5B.T7', '5B.T8', '5B.T9',
-                    '5B.T11', '5B.L1', '5B.L2'] -%}
 {%- set bucket_seconds = pval('arrivals.time_grid.bucket_seconds') -%}
 
 with arrivals as (
@@ -320,4 +318,4 @@ metrics as (
     from latent_metrics
 ),
 
-{{ gate_table('metrics', gate_ids) }}
+{{ gate_table('metrics', gate_ids('5B')) }}

@@ -21,7 +21,7 @@ labelled as (
     select f.flow_id, f.arrival_id, f.session_id, f.merchant_id, f.party_id, f.account_id, f.instrument_id,
            f.device_id, f.ip_id, f.currency_code, f.ts_utc, f.amount, f.amount_minor, f.amount_usd,
            f.auth_latency_seconds, f.campaign_id, f.campaign_type, t.fraud_label, t.is_fraud_truth,
-           t.rule_match_count, b.bank_label, b.is_fraud_bank_view,
+           b.bank_label, b.is_fraud_bank_view,
            coalesce(c.primary_demand_class, '__UNK__') as demand_class,
            rng_u01({{ stream('6B.gates.auc_fold', 'f.flow_id') }}, 0) < 0.5 as fold
     from {{ ref('s3_flow_anchor_with_fraud') }} as f

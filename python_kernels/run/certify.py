@@ -18,24 +18,6 @@ from python_kernels.run import validation
 PASSING = ("PASS_BPLUS_ROBUST", "PASS_B")
 
 
-def margin(gate: dict, cfg: dict):
-    """Distance of a gate value inside its B+ rule, relative to the threshold (negative: outside);
-    None for compound, equality and pending gates."""
-    v = gate.get("value")
-    if v is None or cfg["kind"] in ("all", "equals") or gate.get("pending"):
-        return None  # an equality gate is met or not; it has no distance to speak of
-    t = cfg["bplus"]
-    if cfg["kind"] == "range":
-        width = max(t[1] - t[0], 1e-12)
-        return min(v - t[0], t[1] - v) / width
-    scale = max(abs(t), 1e-12)
-    if cfg["kind"] == "min":
-        return (v - t) / scale
-    if cfg["kind"] == "max":
-        return (t - v) / scale
-    return None
-
-
 def gateboard_md(seed: int, report: dict) -> str:
     lines = [f"# Gateboard, seed {seed}", "",
              f"Verdict **{report['verdict']}**, grade **{report['grade']}**"
@@ -71,11 +53,12 @@ def decide(reports: dict[int, dict], flagged: dict[int, bool], gates_policy: dic
             "required_seeds": cert["required_seeds"], "seeds": sorted(reports), "blockers": register}
 
 
-def closest_gates(reports: dict[int, dict], gates_policy: dict, n=5) -> list[dict]:
+def closest_gates(reports: dict[int, dict], n=5) -> list[dict]:
+    """The hard and major gates with the smallest B+ margin (as the gate models graded it) over the seeds."""
     rows = []
     for seed, rep in sorted(reports.items()):
         for gid, g in rep["gates"].items():
-            m = margin(g, gates_policy["gates"][gid])
+            m = g.get("margin")  # absent from reports written before the gate models graded it
             if m is not None and g["tier"] in ("hard", "major"):
                 rows.append({"seed": seed, "gate_id": gid, "value": g["value"], "threshold_bplus": g["threshold_bplus"],
                              "margin": m})
@@ -120,7 +103,7 @@ def write_artefacts(out_dir: Path, reports: dict[int, dict], flagged: dict[int, 
                     gates_policy: dict, segments) -> dict:
     """Write every artefact into `out_dir` (replaced as a whole) and return the gate decision."""
     decision = decide(reports, flagged, gates_policy, segments)
-    closest = closest_gates(reports, gates_policy)
+    closest = closest_gates(reports)
     staging = out_dir.with_name(f".{out_dir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

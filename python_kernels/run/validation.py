@@ -12,8 +12,11 @@ seed is part of the identity, so two seeds never share a digest. `open_run` is t
 reader should open a run: it refuses a run whose flag is missing, whose members do not match the
 index, or whose identity differs from the run's receipt.
 
-Gates are graded here with the thresholds of policies/gates.yaml, independently of the SQL flags
-of the gate models; a disagreement between the two is itself a failed required check.
+Gates are graded once, by the gate models (macros/gates.sql `gate_rows`); this module only reads
+their rows. A policy gate of the expected segments without exactly one row fails, a pending gate
+never passes, and a row whose B flag contradicts its reason (a pass with a failure reason, a
+failure without one) is itself a failed required check. tests/python/test_gate_grader.py regrades the rows
+from policies/gates.yaml independently.
 """
 from __future__ import annotations
 
@@ -67,86 +70,54 @@ class Check:
     detail: str = ""
 
 
-# ---- grading ----------------------------------------------------------------------------
-
-def meets(rule: dict, grade: str, value) -> bool:
-    """Does `value` meet the `grade` ('b' or 'bplus') of a single-value rule of gates.yaml?"""
-    if value is None or not math.isfinite(value):
-        return False
-    t, kind, strict = rule[grade], rule["kind"], rule["strict"]
-    if kind == "max":
-        return value < t if strict else value <= t
-    if kind == "min":
-        return value > t if strict else value >= t
-    if kind == "equals":
-        return value == t
-    if kind == "range":
-        return t[0] <= value <= t[1]
-    raise ValueError(f"rule kind {kind!r} has no single value")
-
-
-def _rule_text(rule: dict, grade: str) -> str:
-    t, kind, strict = rule[grade], rule["kind"], rule["strict"]
-    if kind == "range":
-        return f"in [{t[0]}, {t[1]}]"
-    return {"max": "<" if strict else "<=", "min": ">" if strict else ">=", "equals": "="}[kind] + f" {t}"
-
+# ---- gates -------------------------------------------------------------------------------
 
 def _finite(x):
     return float(x) if x is not None and math.isfinite(float(x)) else None
 
 
-def grade_gates(rows: list[dict], gates_policy: dict, segments) -> list[dict]:
-    """One graded entry per policy gate of `segments`, in gate-id order; a gate without a row fails.
+def _consistent(row: dict) -> bool:
+    """A graded row passes B exactly when it has no failure reason (B+ need not imply B: a range
+    rule's B+ interval can reach beyond its B interval)."""
+    return bool(row.get("pass_b")) == (row.get("reason") is None)
 
-    `rows` are gate-model rows (gate_id, value, evidence_n, insufficient, pass_b, pass_bplus,
-    detail and, for compound gates, components {name: value}).
+
+def report_gates(rows: list[dict], gates_policy: dict, segments) -> list[dict]:
+    """One report entry per policy gate of `segments`, in gate-id order, from the graded rows.
+
+    `rows` are gate-model rows (gate_id, value, evidence_n, threshold_b/_bplus, pass_b,
+    pass_bplus, reason, margin, detail and, for compound gates, components {name: value}). A
+    gate without exactly one row, or pending, fails; its row (if any) is not read.
     """
     by_id: dict[str, list[dict]] = {}
     for r in rows:
         by_id.setdefault(r["gate_id"], []).append(r)
     pending = set(gates_policy.get("pending", ()))
-    graded = []
+    entries = []
     for gid in sorted(g for g, cfg in gates_policy["gates"].items() if cfg["segment"] in segments):
         cfg = gates_policy["gates"][gid]
-        found = by_id.get(gid, []) if gid not in pending else []
-        row = found[0] if len(found) == 1 else {}
-        value, evidence = _finite(row.get("value")), row.get("evidence_n")
-        comps = {k: _finite(v) for k, v in (row.get("components") or {}).items()}
-        reason = None
+        found = by_id.get(gid, [])
+        row = found[0] if len(found) == 1 and gid not in pending else {}
         if gid in pending:
             reason = "pending: the state this gate reads is not built yet"
         elif not found:
             reason = "missing: no metric row"
         elif len(found) > 1:
             reason = f"duplicated: {len(found)} metric rows"
-        elif evidence is None or evidence < cfg["min_evidence"]:
-            reason = f"insufficient evidence: {evidence} < {cfg['min_evidence']}"
-        elif row.get("insufficient"):
-            reason = "insufficient evidence (power rule)"
-        elif value is None:
-            reason = "no value"
-        ok = reason is None
-        if cfg["kind"] == "all":
-            passes = {g: ok and all(meets(c, g, comps.get(name)) for name, c in cfg["components"].items())
-                      for g in ("b", "bplus")}
-            thresholds = {g: "; ".join(f"{n} {_rule_text(c, g)}" for n, c in cfg["components"].items())
-                          for g in ("b", "bplus")}
         else:
-            passes = {g: ok and meets(cfg, g, value) for g in ("b", "bplus")}
-            thresholds = {g: _rule_text(cfg, g) for g in ("b", "bplus")}
-        if ok and not passes["b"]:
-            reason = f"value {value} does not meet B ({thresholds['b']})"
-        agrees = not row or (bool(row.get("pass_b")) == passes["b"] and bool(row.get("pass_bplus")) == passes["bplus"])
-        graded.append({
+            reason = row.get("reason")
+        comps = {k: _finite(v) for k, v in (row.get("components") or {}).items()}
+        texts = found[0] if found else {}  # the rules do not depend on the row's value
+        entries.append({
             "gate_id": gid, "segment": cfg["segment"], "tier": cfg["tier"], "required": cfg["required"],
-            "description": cfg["description"], "value": value, "components": comps or None,
-            "evidence_n": evidence, "min_evidence": cfg["min_evidence"],
-            "threshold_b": thresholds["b"], "threshold_bplus": thresholds["bplus"],
-            "pass_b": passes["b"], "pass_bplus": passes["bplus"], "sql_flags_agree": agrees,
+            "description": cfg["description"], "value": _finite(row.get("value")), "components": comps or None,
+            "evidence_n": row.get("evidence_n"), "min_evidence": cfg["min_evidence"],
+            "threshold_b": texts.get("threshold_b"), "threshold_bplus": texts.get("threshold_bplus"),
+            "pass_b": bool(row.get("pass_b")), "pass_bplus": bool(row.get("pass_bplus")),
+            "sql_flags_agree": _consistent(row) if row else True, "margin": _finite(row.get("margin")),
             "reason": reason, "detail": row.get("detail"), "pending": gid in pending,
         })
-    return graded
+    return entries
 
 
 def run_grade(gates: list[dict]) -> str:
@@ -210,7 +181,8 @@ def _issues_table(gates: list[dict], checks: list[Check]) -> pa.Table:
             for g in gates if not g["pass_b"]]
     rows += [{"check_id": f"{g['gate_id']}:sql_flags", "kind": "check", "severity": "blocker",
               "segment": g["segment"], "value": g["value"], "threshold_b": g["threshold_b"],
-              "reason": "gate model flags disagree with the threshold table", "detail": g["detail"]}
+              "reason": "gate model's B flag contradicts its reason",
+              "detail": g["detail"]}
              for g in gates if not g["sql_flags_agree"]]
     rows += [{"check_id": c.check_id, "kind": "check", "severity": "blocker" if c.required else "warning",
               "segment": None, "value": None, "threshold_b": None, "reason": "check failed", "detail": c.detail}
@@ -230,7 +202,7 @@ def write_bundle(run_dir, identity: dict, gate_rows: list[dict], checks: list[Ch
     if missing:
         raise ValueError(f"identity lacks {', '.join(missing)}")
     identity = {k: identity[k] for k in IDENTITY_KEYS}
-    gates = grade_gates(gate_rows, gates_policy, tuple(segments))
+    gates = report_gates(gate_rows, gates_policy, tuple(segments))
     blockers = sorted([g["gate_id"] for g in gates if g["required"] and not g["pass_b"] and not g["pending"]]
                       + [f"{g['gate_id']}:sql_flags" for g in gates if not g["sql_flags_agree"]]
                       + [c.check_id for c in checks if c.required and not c.passed])

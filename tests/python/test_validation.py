@@ -1,4 +1,5 @@
-"""Validation bundle, pass flag, reader and certification (fast: no dbt, synthetic gate rows)."""
+"""Validation bundle, pass flag, reader and certification (fast: no dbt, synthetic gate rows graded
+by the test oracle as the gate models would)."""
 from __future__ import annotations
 
 import copy
@@ -8,6 +9,7 @@ import math
 import pytest
 import yaml
 
+import gate_oracle as oracle
 from python_kernels.run import validation as v
 from python_kernels.core.policies import load_policies
 from python_kernels.core.policy_schema.gates import SCHEMA
@@ -44,28 +46,29 @@ def passing_value(rule):
     return b
 
 
+def graded(row, policy):
+    """`row` with the columns the gate models' grader adds."""
+    return {**row, **oracle.regrade(row, policy["gates"][row["gate_id"]], row["gate_id"] in policy["pending"])}
+
+
 def passing_rows(policy, segment="5B"):
     rows = []
     for gid, cfg in policy["gates"].items():
         if cfg["segment"] != segment:
             continue
-        row = {"gate_id": gid, "evidence_n": cfg["min_evidence"], "insufficient": False,
-               "pass_b": True, "pass_bplus": True, "detail": "synthetic"}
+        row = {"gate_id": gid, "evidence_n": cfg["min_evidence"], "insufficient": False, "detail": "synthetic"}
         if cfg["kind"] == "all":
             row["components"] = {n: passing_value(c) for n, c in cfg["components"].items()}
             row["value"] = next(iter(row["components"].values()))
         else:
             row["value"] = passing_value(cfg)
-        rows.append(row)
+        rows.append(graded(row, policy))
     return rows
 
 
-def set_gate(rows, gate_id, **changes):
-    out = copy.deepcopy(rows)
-    for r in out:
-        if r["gate_id"] == gate_id:
-            r.update(changes)
-    return out
+def set_gate(rows, gate_id, policy, **changes):
+    """Change a gate's metric and regrade it, as a rebuilt gate model would."""
+    return [graded({**r, **changes}, policy) if r["gate_id"] == gate_id else r for r in copy.deepcopy(rows)]
 
 
 def bundle(run_dir, rows, policy, checks=(), segments=("5B",)):
@@ -73,53 +76,41 @@ def bundle(run_dir, rows, policy, checks=(), segments=("5B",)):
                           rows, list(checks), policy, segments)
 
 
-# ---- grading --------------------------------------------------------------------------
-
-@pytest.mark.parametrize("rule, value, expected", [
-    ({"kind": "max", "strict": False, "b": 0.5}, 0.5, True),
-    ({"kind": "max", "strict": True, "b": 0.5}, 0.5, False),
-    ({"kind": "min", "strict": True, "b": 0.0}, 0.0, False),
-    ({"kind": "min", "strict": True, "b": 0.0}, 1e-12, True),
-    ({"kind": "min", "strict": False, "b": 30.0}, 30.0, True),
-    ({"kind": "range", "strict": False, "b": [0.03, 0.08]}, 0.08, True),
-    ({"kind": "range", "strict": False, "b": [0.03, 0.08]}, 0.0801, False),
-    ({"kind": "equals", "strict": False, "b": 0.0}, 0.0, True),
-    ({"kind": "equals", "strict": False, "b": 0.0}, 1.0, False),
-    ({"kind": "max", "strict": False, "b": 0.5}, None, False),
-    ({"kind": "max", "strict": False, "b": 0.5}, math.nan, False),
-])
-def test_meets_edges(rule, value, expected):
-    assert v.meets(rule, "b", value) is expected
-
+# ---- gate rows -------------------------------------------------------------------------
 
 def test_all_passing_rows_pass_both_grades(gates_policy):
-    gates = v.grade_gates(passing_rows(gates_policy), gates_policy, ("5B",))
+    gates = v.report_gates(passing_rows(gates_policy), gates_policy, ("5B",))
     assert gates and all(g["pass_b"] and g["pass_bplus"] and g["sql_flags_agree"] for g in gates)
     assert v.run_grade(gates) == "PASS_BPLUS"
 
 
-def test_missing_and_insufficient_evidence_fail(gates_policy):
+def test_report_carries_the_graded_columns(gates_policy):
+    rows = set_gate(passing_rows(gates_policy), "5B.T6", gates_policy, value=0.9)
+    t6 = {g["gate_id"]: g for g in v.report_gates(rows, gates_policy, ("5B",))}["5B.T6"]
+    row = next(r for r in rows if r["gate_id"] == "5B.T6")
+    assert {k: t6[k] for k in oracle.GRADED} == {k: row[k] for k in oracle.GRADED}
+    assert t6["reason"] == "value 0.9 does not meet B (<= 0.72)" and t6["margin"] < 0
+
+
+def test_a_range_gate_can_pass_bplus_without_b(gates_policy):
+    rows = set_gate(passing_rows(gates_policy), "5B.T7", gates_policy, value=0.1)  # B [0.03, 0.08], B+ [0.05, 0.12]
+    t7 = {g["gate_id"]: g for g in v.report_gates(rows, gates_policy, ("5B",))}["5B.T7"]
+    assert (t7["pass_b"], t7["pass_bplus"], t7["sql_flags_agree"]) == (False, True, True)
+
+
+def test_missing_duplicated_and_insufficient_gates_fail(gates_policy):
     rows = passing_rows(gates_policy)
     floor = gates_policy["gates"]["5B.T1"]["min_evidence"]
-    graded = {g["gate_id"]: g for g in v.grade_gates(
-        set_gate([r for r in rows if r["gate_id"] != "5B.T5"], "5B.T1", evidence_n=floor - 1, pass_b=False,
-                 pass_bplus=False), gates_policy, ("5B",))}
-    assert graded["5B.T5"]["pass_b"] is False and graded["5B.T5"]["reason"].startswith("missing")
-    assert graded["5B.T1"]["pass_b"] is False and graded["5B.T1"]["reason"].startswith("insufficient evidence")
+    rows = set_gate([r for r in rows if r["gate_id"] != "5B.T5"], "5B.T1", gates_policy, evidence_n=floor - 1)
+    rows += [r for r in rows if r["gate_id"] == "5B.T2"]
+    graded_ = {g["gate_id"]: g for g in v.report_gates(rows, gates_policy, ("5B",))}
+    assert graded_["5B.T5"]["pass_b"] is False and graded_["5B.T5"]["reason"].startswith("missing")
+    assert graded_["5B.T2"]["pass_b"] is False and graded_["5B.T2"]["reason"] == "duplicated: 2 metric rows"
+    assert graded_["5B.T1"]["pass_b"] is False and graded_["5B.T1"]["reason"].startswith("insufficient evidence")
     # power rule: a perfect value without enough material windows still fails
-    t3 = {g["gate_id"]: g for g in v.grade_gates(
-        set_gate(rows, "5B.T3", value=0.0, insufficient=True, pass_b=False, pass_bplus=False),
-        gates_policy, ("5B",))}["5B.T3"]
+    t3 = {g["gate_id"]: g for g in v.report_gates(
+        set_gate(rows, "5B.T3", gates_policy, value=0.0, insufficient=True), gates_policy, ("5B",))}["5B.T3"]
     assert t3["pass_b"] is False and t3["pass_bplus"] is False
-
-
-def test_compound_gate_needs_every_component(gates_policy):
-    rows = passing_rows(gates_policy, "6B")
-    t17 = gates_policy["gates"]["6B.T17"]["components"]
-    low = dict(next(r for r in rows if r["gate_id"] == "6B.T17")["components"], class_v=t17["class_v"]["b"] / 2)
-    graded = {g["gate_id"]: g for g in v.grade_gates(
-        set_gate(rows, "6B.T17", components=low, pass_b=False, pass_bplus=False), gates_policy, ("6B",))}
-    assert graded["6B.T17"]["pass_b"] is False and graded["6B.T16"]["pass_b"] is True
 
 
 # ---- bundle and flag ------------------------------------------------------------------
@@ -131,7 +122,7 @@ def test_flag_written_only_when_required_gates_and_checks_pass(tmp_path, gates_p
     assert v.open_run(ok).identity["seed"] == 42
 
     bad = make_run(tmp_path, 7)
-    rows = set_gate(passing_rows(gates_policy), "5B.T1", value=0.02, pass_b=False, pass_bplus=False)
+    rows = set_gate(passing_rows(gates_policy), "5B.T1", gates_policy, value=0.02)
     summary = bundle(bad, rows, gates_policy)
     assert not summary["flag_written"] and summary["blockers"] == ["5B.T1"]
     assert not (bad / "validation" / v.FLAG).exists()
@@ -148,14 +139,16 @@ def test_flag_written_only_when_required_gates_and_checks_pass(tmp_path, gates_p
 
 def test_major_gate_miss_keeps_flag_but_lowers_grade(tmp_path, gates_policy):
     run = make_run(tmp_path)
-    rows = set_gate(passing_rows(gates_policy), "5B.T6", value=0.9, pass_b=False, pass_bplus=False)
+    rows = set_gate(passing_rows(gates_policy), "5B.T6", gates_policy, value=0.9)
     summary = bundle(run, rows, gates_policy)
     assert summary["flag_written"] and summary["grade"] == "PASS_HARD_ONLY"
 
 
-def test_sql_flags_disagreeing_with_threshold_table_block(tmp_path, gates_policy):
+@pytest.mark.parametrize("corruption", [{"pass_b": False}, {"reason": "value 1 does not meet B"}])
+def test_a_gate_row_contradicting_itself_blocks(tmp_path, gates_policy, corruption):
     run = make_run(tmp_path)
-    summary = bundle(run, set_gate(passing_rows(gates_policy), "5B.T7", pass_bplus=False), gates_policy)
+    rows = [dict(r, **corruption) if r["gate_id"] == "5B.T7" else r for r in passing_rows(gates_policy)]
+    summary = bundle(run, rows, gates_policy)
     assert summary["blockers"] == ["5B.T7:sql_flags"] and not summary["flag_written"]
 
 
@@ -169,8 +162,8 @@ def test_expected_segment_gates_must_all_be_present(tmp_path, gates_policy):
 
 def test_pending_gates_never_pass_nor_block_the_flag_but_block_certification(tmp_path, gates_policy):
     pending = ["6B.T5", "6B.T23"]  # as if their state were not built yet
-    gates_policy = {**gates_policy, "pending": pending}
     rows = passing_rows(gates_policy) + passing_rows(gates_policy, "6B")  # even a passing row is ignored
+    gates_policy = {**gates_policy, "pending": pending}
     reports = {}
     for seed in gates_policy["certification"]["required_seeds"]:
         run = make_run(tmp_path, seed)
@@ -195,7 +188,7 @@ def test_rerun_is_byte_identical_and_failing_rerun_removes_flag(tmp_path, gates_
     d1 = bundle(run, passing_rows(gates_policy), gates_policy)["bundle_digest"]
     d2 = bundle(run, passing_rows(gates_policy), gates_policy)["bundle_digest"]
     assert d1 == d2
-    bundle(run, set_gate(passing_rows(gates_policy), "5B.T4", value=3.0, pass_b=False, pass_bplus=False), gates_policy)
+    bundle(run, set_gate(passing_rows(gates_policy), "5B.T4", gates_policy, value=3.0), gates_policy)
     assert not (run / "validation" / v.FLAG).exists()
     with pytest.raises(v.ValidationError):
         v.open_run(run)
@@ -284,7 +277,7 @@ def test_certification_unstable_metric_and_missing_seed_hold(tmp_path, gates_pol
     b, bp = gates_policy["gates"]["5B.T7"]["b"], gates_policy["gates"]["5B.T7"]["bplus"]
 
     def spread(seed, rows):  # 5B.T7 values inside B and B+ but far apart across seeds
-        return set_gate(rows, "5B.T7", value={42: 0.05, 7: 0.08, 101: 0.05, 202: 0.08}[seed])
+        return set_gate(rows, "5B.T7", gates_policy, value={42: 0.05, 7: 0.08, 101: 0.05, 202: 0.08}[seed])
     reports = seed_reports(tmp_path, gates_policy, spread)
     out = v.certification_decision(reports, cert, ("5B",))
     cv = next(m["cv"] for m in out["stability"]["metrics"] if m["metric"] == "5B.T7")

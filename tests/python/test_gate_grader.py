@@ -9,7 +9,7 @@ import math
 import duckdb
 import pytest
 
-import gate_oracle as oracle
+from oracles import gates as oracle
 from python_kernels.core.policies import load_policies
 from python_kernels.run.runs import PROJECT_DIR
 

@@ -9,12 +9,12 @@ import math
 import pytest
 import yaml
 
-import gate_oracle as oracle
-from python_kernels.run import validation as v
+from oracles import gates as oracle
 from python_kernels.core.policies import load_policies
 from python_kernels.core.policy_schema.gates import SCHEMA
 from python_kernels.core.policy_schema.nodes import PolicyError
-from python_kernels.run.runs import IDENTITY_FILE, RECEIPT_FILE, PROJECT_DIR
+from python_kernels.run import validation as v
+from python_kernels.run.runs import IDENTITY_FILE, PROJECT_DIR, RECEIPT_FILE
 
 
 @pytest.fixture(scope="module")

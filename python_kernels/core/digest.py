@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import struct
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +58,13 @@ def _fold(h):
         a += splitmix64(h[i] ^ _LANE1)
         b += splitmix64(h[i] ^ _LANE2)
     return a, b
+
+
+def _sm(x: int) -> int:
+    z = (x + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
 
 
 def _column_salt(position: int) -> np.uint64:
@@ -113,47 +119,3 @@ def table_digest(con, table: str, batch_rows: int = BATCH_ROWS) -> tuple[int, st
         a, b, n = (a + int(la)) & _MASK, (b + int(lb)) & _MASK, n + batch.num_rows
     return n, _finish(n, columns, a, b)
 
-
-# ---- naive oracle (tests) ------------------------------------------------------------------
-
-def _sm(x: int) -> int:
-    z = (x + 0x9E3779B97F4A7C15) & _MASK
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-    return z ^ (z >> 31)
-
-
-def _value_hash(value, salt: int) -> int:
-    if value is None:
-        return int(_NULL) ^ salt
-    if isinstance(value, str):
-        raw = value.encode()
-        s = int(_FNV_OFFSET)
-        for byte in raw:
-            s = ((s ^ byte) * int(_FNV_PRIME)) & _MASK
-        return _sm(s ^ len(raw) ^ salt)
-    if isinstance(value, bool):
-        bits = int(value)
-    elif isinstance(value, float):
-        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
-    elif isinstance(value, dt.datetime):
-        bits = (value - _EPOCH) // dt.timedelta(microseconds=1)
-    elif isinstance(value, dt.date):
-        bits = (value - _EPOCH.date()).days
-    else:
-        bits = int(value)
-    return _sm((bits & _MASK) ^ salt)
-
-
-def table_digest_naive(con, table: str) -> tuple[int, str]:
-    """The same digest, one Python value at a time."""
-    sql, columns = _select(con, table)
-    a = b = n = 0
-    for row in con.execute(sql).fetchall():
-        h = 0
-        for position, value in enumerate(row):
-            h = _sm(h ^ _value_hash(value, int(_column_salt(position))))
-        a = (a + _sm(h ^ int(_LANE1))) & _MASK
-        b = (b + _sm(h ^ int(_LANE2))) & _MASK
-        n += 1
-    return n, _finish(n, columns, a, b)

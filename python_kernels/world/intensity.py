@@ -1,7 +1,7 @@
 """5A intensity kernels: weekly shapes, per-zone weekly demand, scenario calendar events.
 
 Arrays in, arrays out. Draws go through `rng` with keyed streams, so results depend only on
-(seed, entity keys), never on row order. `*_naive` functions are the slow oracles of tests.
+(seed, entity keys), never on row order. Their slow oracles live in tests/python/oracles/world.py.
 """
 from __future__ import annotations
 
@@ -80,19 +80,6 @@ def weekly_shapes(dow_w, floor, power, peak_ptr, center, sigma, amp, shift):
     return out
 
 
-def weekly_shape_naive(dow_w, floor, power, peaks, shift):
-    """Oracle for one template: peaks = [(center, sigma, amp)]."""
-    v = []
-    for d in range(7):
-        for h in range(24):
-            m = h * 60 + 30
-            mix = floor + sum(a * math.exp(-0.5 * (min(abs(m - c) % 1440, 1440 - abs(m - c) % 1440) / s) ** 2)
-                              for c, s, a in peaks)
-            v.append((dow_w[(d + shift) % 7] * mix) ** power)
-    t = sum(v)
-    return np.array([x / t for x in v])
-
-
 # ---- weekly demand per zone ------------------------------------------------------------------
 
 @njit(cache=True)
@@ -134,15 +121,6 @@ def zone_weekly_volume(merchant_streams, zone_streams, median, alpha, clip, jitt
     _zone_weekly(ms, zs, median, alpha, clip, float(jitter_sigma), sites, mult,
                  float(soft_cap), float(excess_slope), float(hard_mult), per_site, weekly)
     return per_site, weekly
-
-
-def zone_weekly_volume_naive(m_stream, z_stream, median, alpha, clip, jitter_sigma, sites, mult,
-                             cap, slope, hard):
-    u = rng.uniform(U64(m_stream), U64(0))
-    per_site = min(median / 2 ** (1 / alpha) * (1 - u) ** (-1 / alpha), clip)
-    per_site *= math.exp(jitter_sigma * rng.normal(U64(z_stream), U64(0)) - jitter_sigma ** 2 / 2)
-    w = sites * per_site * mult
-    return per_site, (min(cap + slope * (w - cap), hard * cap) if w > cap else w)
 
 
 # ---- calendar: local dates -------------------------------------------------------------------

@@ -178,12 +178,6 @@ def offsets_at(tz, t_us, ptr, starts, offsets, end_us=None):
     return out
 
 
-def offset_at_naive(tzid: str, t_utc_us: int) -> int:
-    """Oracle: zoneinfo directly."""
-    t = _EPOCH + timedelta(microseconds=int(t_utc_us))
-    return int(t.astimezone(_zone(tzid)).utcoffset().total_seconds()) // 60
-
-
 def local_midnight_utc_us(ptr, starts, offsets, tz_idx: int, local_day: int) -> int:
     """UTC instant (µs) at which local date `local_day` (days since 1970-01-01) begins in a zone.
 

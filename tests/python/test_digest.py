@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from python_kernels.core.digest import table_digest, table_digest_naive
+from oracles.core import table_digest_naive
+from python_kernels.core.digest import table_digest
 
 ROWS = """
     (1, 10::integer, true, 1.5::double, timestamp '2026-03-29 01:00:00.000001', date '2026-03-29',

@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from python_kernels.world.graph import devices, ips, population, products
-from python_kernels.world.graph.config import (ACCOUNT_ID_BASE, DEVICE_ID_BASE, ID_RANGE, INSTRUMENT_ID_BASE, IP_ID_BASE,
-                                         PARTY_ID_BASE)
+from oracles import world as oracles_world
 from python_kernels.core.policies import load_policies
+from python_kernels.world.graph import devices, ips, population, products
+from python_kernels.world.graph.config import (ACCOUNT_ID_BASE, DEVICE_ID_BASE, ID_RANGE, INSTRUMENT_ID_BASE,
+                                               IP_ID_BASE, PARTY_ID_BASE)
 
 POLICY = load_policies("policies")["graph"]
 SEED = 42
@@ -57,7 +58,7 @@ def test_country_counts_sum_and_respect_cap_and_floor():
 
 
 def test_parties_match_oracle(parties):
-    naive = population.draw_parties_naive(SEED, [700, 450, 250], [0, 1, 1], TYPE_W, SEG_W, TZ_OFFSETS, TZ_W, HH_W)
+    naive = oracles_world.draw_parties_naive(SEED, [700, 450, 250], [0, 1, 1], TYPE_W, SEG_W, TZ_OFFSETS, TZ_W, HH_W)
     _eq(parties, naive)
 
 
@@ -96,7 +97,7 @@ def _accounts(parties, fn=products.draw_accounts, cap=5):
 
 def test_accounts_match_oracle_and_caps(parties):
     got = _accounts(parties)
-    _eq(got, _accounts(parties, products.draw_accounts_naive))
+    _eq(got, _accounts(parties, oracles_world.draw_accounts_naive))
     ids, owner, acc_type = got
     per_party = np.bincount(owner, minlength=parties[0].size)
     assert per_party.min() >= 1 and per_party.max() <= 5
@@ -127,7 +128,7 @@ def test_instruments_match_oracle(parties):
     seg = parties[2][owner]
     args = (SEED, ids, acc_type, seg, region, [1.6, 1.0, 1.4, 1.8, 1.0], 4, MIX, FAMILY, SCHEMES)
     got = products.draw_instruments(*args)
-    _eq(got, products.draw_instruments_naive(*args))
+    _eq(got, oracles_world.draw_instruments_naive(*args))
     i_ids, acc_row, i_type, scheme = got
     assert np.bincount(acc_row, minlength=ids.size).min() >= 1          # every account has one
     assert np.bincount(acc_row).max() <= 4
@@ -151,7 +152,7 @@ def _devices(parties, fn=devices.draw_party_devices):
 
 def test_party_devices_match_oracle(parties):
     got = _devices(parties)
-    _eq(got, _devices(parties, devices.draw_party_devices_naive))
+    _eq(got, _devices(parties, oracles_world.draw_party_devices_naive))
     owner, d_type, _, shared = got
     per = np.bincount(owner, minlength=parties[0].size)
     assert per.min() >= 1 and per.max() <= 6
@@ -165,7 +166,7 @@ def test_terminals_match_oracle():
     atm = np.arange(500) % 10 == 0
     args = (SEED, sites, atm, [0.5, 0.35, 0.15], [0.55, 0.45], [0.85, 0.15])
     got = devices.draw_terminals(*args)
-    _eq(got, devices.draw_terminals_naive(*args))
+    _eq(got, oracles_world.draw_terminals_naive(*args))
     per = np.bincount(got[0], minlength=500)
     assert per.min() == 1 and per.max() == 3 and abs(per.mean() - 1.65) < 0.1
 

@@ -66,26 +66,6 @@ def draw_party_devices(seed, party_ids, party_type, digital, household_size, ext
     return tuple(out)
 
 
-def draw_party_devices_naive(seed, party_ids, party_type, digital, household_size, extra, tilt, max_per, type_weights,
-                             os_weights, p_shared, domain="s4_device_base_6A.party_devices"):
-    dom = U64(rng.domain_id(domain))
-    tc, oc = np.cumsum(type_weights, -1), np.cumsum(os_weights, -1)
-
-    def pick(s, ctr, cum):
-        return int(np.searchsorted(cum, rng.uniform(s, U64(ctr)) * cum[-1], side="right"))
-
-    rows = []
-    for i, pid in enumerate(party_ids):
-        s = U64(rng.stream_key(U64(seed), dom, U64(pid)))
-        lam = extra[party_type[i]] * math.exp(tilt * (digital[i] - 0.5) * 2.0)
-        for j in range(min(1 + rng.poisson(s, U64(0), lam), max_per)):
-            d = pick(s, 1 + 3 * j, tc[party_type[i]])
-            shared = household_size[i] >= 2 and rng.uniform(s, U64(3 + 3 * j)) < p_shared[d]
-            rows.append((i, d, pick(s, 2 + 3 * j, oc[d]), shared))
-    cols = list(zip(*rows))
-    return tuple(np.array(c, np.bool_ if k == 3 else np.int64) for k, c in enumerate(cols))
-
-
 @njit(cache=True)
 def _terminals(seed, domain, site_ids, is_atm, count_cum, os_pos, os_atm, count_only, counts, out_site, out_os):
     o = 0
@@ -116,18 +96,3 @@ def draw_terminals(seed, site_ids, is_atm, count_weights, os_pos_weights, os_atm
     out = [np.empty(int(counts.sum()), np.int64) for _ in range(2)]
     _terminals(seed, dom, *args, False, counts, *out)
     return tuple(out)
-
-
-def draw_terminals_naive(seed, site_ids, is_atm, count_weights, os_pos_weights, os_atm_weights,
-                         domain="s4_device_base_6A.terminals"):
-    dom = U64(rng.domain_id(domain))
-    cc = np.cumsum(count_weights)
-    rows = []
-    for i, sid in enumerate(site_ids):
-        s = U64(rng.stream_key(U64(seed), dom, U64(sid)))
-        n = 1 + int(np.searchsorted(cc, rng.uniform(s, U64(0)) * cc[-1], side="right"))
-        oc = np.cumsum(os_atm_weights if is_atm[i] else os_pos_weights)
-        for j in range(n):
-            rows.append((i, int(np.searchsorted(oc, rng.uniform(s, U64(1 + j)) * oc[-1], side="right"))))
-    cols = list(zip(*rows))
-    return tuple(np.array(c, np.int64) for c in cols)

@@ -78,31 +78,6 @@ def draw_accounts(seed, party_ids, party_type, party_seg, acc_party_type, p_hold
     return ACCOUNT_ID_BASE + np.arange(owner.size, dtype=np.int64), owner, acc_type
 
 
-def draw_accounts_naive(seed, party_ids, party_type, party_seg, acc_party_type, p_hold, extra, max_count, required,
-                        cap, domain="s2_account_base_6A.counts"):
-    dom = U64(rng.domain_id(domain))
-    owner, types = [], []
-    for i, pid in enumerate(party_ids):
-        s = U64(rng.stream_key(U64(seed), dom, U64(pid)))
-        counts = []
-        for k in range(len(acc_party_type)):
-            c = 0
-            if acc_party_type[k] == party_type[i]:
-                if rng.uniform(s, U64(2 * k)) < p_hold[k][party_seg[i]]:
-                    c = min(1 + rng.poisson(s, U64(2 * k + 1), extra[k]), max_count[k])
-                if required[k]:
-                    c = max(c, 1)
-            counts.append(c)
-        for k in reversed(range(len(counts))):
-            while sum(counts) > cap and counts[k] > (1 if required[k] else 0):
-                counts[k] -= 1
-        for k, c in enumerate(counts):
-            owner += [i] * c
-            types += [k] * c
-    n = len(owner)
-    return (ACCOUNT_ID_BASE + np.arange(n, dtype=np.int64), np.array(owner, np.int64), np.array(types, np.int64))
-
-
 @njit(cache=True)
 def _instruments(seed, domain, account_ids, acc_type, acc_seg, acc_region, lam, max_per, mix_cum, family,
                  scheme_cum, count_only, counts, out_acc, out_type, out_scheme):
@@ -152,23 +127,3 @@ def draw_instruments(seed, account_ids, acc_type, acc_seg, acc_region, lam, max_
     out = [np.empty(n, np.int64) for _ in range(3)]
     _instruments(seed, dom, *args, False, counts, *out)
     return (INSTRUMENT_ID_BASE + np.arange(n, dtype=np.int64), *out)
-
-
-def draw_instruments_naive(seed, account_ids, acc_type, acc_seg, acc_region, lam, max_per, mix_weights, family,
-                           scheme_weights, domain="s3_instrument_base_6A.draws"):
-    dom = U64(rng.domain_id(domain))
-    mix_cum = np.cumsum(np.asarray(mix_weights, dtype=np.float64), -1)
-    sch_cum = np.cumsum(np.asarray(scheme_weights, dtype=np.float64), -1)
-    rows = []
-    for a, aid in enumerate(account_ids):
-        s = U64(rng.stream_key(U64(seed), dom, U64(aid)))
-        k = acc_type[a]
-        n = min(1 + rng.poisson(s, U64(0), lam[k] - 1.0), max_per)
-        for j in range(n):
-            cum = mix_cum[k, acc_seg[a]]
-            t = int(np.searchsorted(cum, rng.uniform(s, U64(1 + 2 * j)) * cum[-1], side="right"))
-            cum2 = sch_cum[family[t], acc_region[a]]
-            sc = int(np.searchsorted(cum2, rng.uniform(s, U64(2 + 2 * j)) * cum2[-1], side="right"))
-            rows.append((a, t, sc))
-    cols = [np.array(c, np.int64) for c in zip(*rows)] if rows else [np.empty(0, np.int64)] * 3
-    return (INSTRUMENT_ID_BASE + np.arange(len(rows), dtype=np.int64), *cols)

@@ -1,4 +1,4 @@
-"""6B S3: one row per campaign instance realised from policies/fraud.yaml (s3_campaigns.plan_campaigns):
+"""6B S3: one row per campaign instance realised from policies/campaigns.yaml (s3_campaigns.plan_campaigns):
 window, targets, intensity and tactic parameters. Merchant cohorts and focus countries are
 drawn in proportion to the baseline traffic on the template's channels (fraudsters go where
 the traffic is); device and IP pools come from the world's high-risk and anonymising pools.
@@ -46,7 +46,7 @@ def model(dbt, session):
         "ANONYMIZER": _ids(session, "select ip_id from p_ips where ip_type in ('VPN_PROXY', 'DATACENTRE')"),
     }
     plan = s3_campaigns.plan_campaigns(
-        ctx.seed, ctx.policies["fraud"]["campaigns"]["templates"], scenarios,
+        ctx.seed, ctx.policies["campaigns"]["templates"], scenarios,
         {**merchants, "volume": volume_m},
         {"codes": codes, "volume": volume_c}, pools)
     if not plan:

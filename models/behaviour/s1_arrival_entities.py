@@ -24,7 +24,7 @@ US_PER_DAY = 86_400_000_000
 def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
-    policy = ctx.policies["behaviour"]
+    policy = ctx.policies["attachment"]
     countries = sorted(dbt.ref("world_countries").to_arrow_table().column("country_iso").to_pylist())
     tables = attachment_tables(
         ctx.seed, countries,

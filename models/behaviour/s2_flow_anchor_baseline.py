@@ -23,7 +23,7 @@ LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_se
 def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
-    policy = ctx.policies["behaviour"]
+    policy = ctx.policies["flows"]
     countries = dbt.ref("world_countries").to_arrow_table()
     minor = dict(zip(countries.column("currency_code").to_pylist(), countries.column("currency_minor_units").to_pylist()))
     rates = dbt.ref("world_currencies").to_arrow_table()

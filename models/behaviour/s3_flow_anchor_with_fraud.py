@@ -18,9 +18,8 @@ from python_kernels.dbt_io import Stage, arrival_windows, run_context
 def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
-    policy = ctx.policies["fraud"]
     timing = {k: [v["median_seconds"], v["sigma"], v["min_seconds"], v["max_seconds"]]
-              for k, v in ctx.policies["behaviour"]["timing"].items()}
+              for k, v in ctx.policies["flows"]["timing"].items()}
     session.register("s3_flows", dbt.ref("s2_flow_anchor_baseline"))
     session.register("s3_entities", dbt.ref("s1_arrival_entities"))
     session.register("s3_plan", dbt.ref("int_s3_campaign_plan"))
@@ -36,7 +35,7 @@ def model(dbt, session):
     """).to_arrow_table().to_pylist()
     scenarios = sorted({p["scenario_id"] for p in plan})
     arrays = s3_campaigns.campaign_arrays(ctx.seed, plan, scenarios, m, countries, CHANNELS,
-                                          policy["bank_view"]["p_auth_screen"])
+                                          ctx.policies["campaigns"]["auth_screen"]["p_decline"])
     lookup = {"merchants": m["id"], "countries": countries, "scenarios": scenarios,
               "campaign_id": np.array([p["campaign_id"] for p in plan], np.int64),
               "campaign_type": pa.array([p["campaign_type"] for p in plan], pa.string())}

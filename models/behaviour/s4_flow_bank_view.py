@@ -11,8 +11,8 @@ from python_kernels.behaviour import s4_bank_view, s4_cases
 from python_kernels.behaviour.flow_columns import ts_array, ts_values
 from python_kernels.core.arrow import column, vocab_index
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
-from python_kernels.core.policy_schema.fraud import CHARGEBACK_OUTCOMES, SUBTYPES, TRUTH_LABELS
-from python_kernels.core.vocabulary import BANK_LABELS, DETECTION_OUTCOMES, NO_TIME
+from python_kernels.core.vocabulary import (BANK_LABELS, CHARGEBACK_OUTCOMES, DETECTION_OUTCOMES, NO_TIME, SUBTYPES,
+                                            TRUTH_LABELS)
 from python_kernels.dbt_io import Stage, arrival_windows, run_context
 
 CASES = "s4_flow_bank_view__cases"
@@ -23,7 +23,7 @@ LINEAGE = ("flow_id", "scenario_id", "arrival_id", "account_id", "merchant_id", 
 def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
-    policy = ctx.policies["fraud"]
+    policy = ctx.policies["bank_view"]
     params = s4_bank_view.bank_params(policy)
     session.register("s4_flows", dbt.ref("s3_flow_anchor_with_fraud"))
     session.register("s4_truth", dbt.ref("s4_flow_truth_labels"))

@@ -1,5 +1,5 @@
 {#
-  One row per flow: what it really was. The ordered truth rules of policies/fraud.yaml are
+  One row per flow: what it really was. The ordered truth rules of policies/truth.yaml are
   matched on the flow's campaign type (NONE without a campaign); a flow matching no rule or
   several stops the build with an error naming the flow, so a label never comes from an
   ambiguous or missing rule.
@@ -43,7 +43,7 @@ select
     campaign_id,
     case when rule_match_count = 1 then fraud_label
          else error('s4_flow_truth_labels: flow ' || flow_id || ' (campaign type ' || match_type || ') matches '
-                    || rule_match_count || ' truth rules of policies/fraud.yaml truth.rules; every flow must match exactly one')
+                    || rule_match_count || ' truth rules of policies/truth.yaml; every flow must match exactly one')
     end as fraud_label,
     truth_subtype,
     fraud_label <> 'LEGIT' as is_fraud_truth,

@@ -390,7 +390,7 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
         ptr.append(ptr[-1] + sel.size)
     for k, ch in enumerate(CHANNELS):
         if ptr[n_c * K + k + 1] == ptr[n_c * K + k]:
-            raise ValueError(f"no party can make {ch} payments (check attachment weights in behaviour.yaml)")
+            raise ValueError(f"no party can make {ch} payments (check attachment weights in attachment.yaml)")
 
     return {
         "n_countries": n_c,

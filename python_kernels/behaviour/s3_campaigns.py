@@ -8,7 +8,7 @@ import numpy as np
 
 from python_kernels.core import rng
 from python_kernels.core.arrow import column
-from python_kernels.core.policy_schema.fraud import AMOUNT_MODES, COHORT_ENTITIES
+from python_kernels.core.policy_schema.campaigns import AMOUNT_MODES, COHORT_ENTITIES
 from python_kernels.core.vocabulary import US_PER_HOUR
 
 U64 = np.uint64

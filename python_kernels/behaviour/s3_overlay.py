@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from python_kernels.core import rng
-from python_kernels.core.policy_schema.fraud import AMOUNT_MODES
+from python_kernels.core.policy_schema.campaigns import AMOUNT_MODES
 from python_kernels.core.vocabulary import DECLINE_REASONS, NO_TIME, REASON_STEP_UP_FAILED
 
 U64 = np.uint64

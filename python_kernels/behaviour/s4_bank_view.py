@@ -17,8 +17,9 @@ from numba import njit, prange
 
 from python_kernels.core import rng
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
-from python_kernels.core.policy_schema.fraud import CHARGEBACK_OUTCOMES, DELAYS, SUBTYPES, TRUTH_LABELS
-from python_kernels.core.vocabulary import BANK_LABELS, DETECTION_OUTCOMES, NO_TIME, US_PER_DAY
+from python_kernels.core.policy_schema.bank_view import DELAYS
+from python_kernels.core.vocabulary import (BANK_LABELS, CHARGEBACK_OUTCOMES, DETECTION_OUTCOMES, NO_TIME, SUBTYPES,
+                                            TRUTH_LABELS, US_PER_DAY)
 
 U64 = np.uint64
 BANK_DOMAIN = "6B.s4.bank"
@@ -77,8 +78,8 @@ class BankRows(NamedTuple):
 
 
 def bank_params(policy: dict) -> BankParams:
-    """Arrays of the bank-view policy (policies/fraud.yaml bank_view and delays)."""
-    bv = policy["bank_view"]
+    """The kernel's arrays of policies/bank_view.yaml (its process and delays)."""
+    bv = policy["process"]
     per_sub = lambda key: np.array([bv[key][s] for s in SUBTYPES], np.float64)  # noqa: E731
     return BankParams(
         p_detect=per_sub("p_detect"), p_dispute=per_sub("p_dispute"),

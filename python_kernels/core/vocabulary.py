@@ -10,6 +10,10 @@ NO_TIME = np.iinfo(np.int64).min   # "no such event" in microsecond timestamp ar
 # 5B
 VIRTUAL_MODES = {"NON_VIRTUAL": 0, "HYBRID": 1, "VIRTUAL_ONLY": 2}
 
+# world: MCC sectors
+SECTORS = ("cash_fin_services", "digital_services", "dining_entertainment", "fuel_auto", "general_retail",
+           "government_education", "grocery_pharmacy", "other", "travel_hospitality", "utilities_bills")
+
 # 6B S1
 CHANNELS = ("ECOM", "POS", "ATM", "BANK_RAIL", "HYBRID")
 ATTACH_RULES = ("FOLLOW_UP", "HOME", "FOREIGN")
@@ -25,7 +29,11 @@ REASONS = DECLINE_REASONS + ("STEP_UP_FAILED",)
 REASON_STEP_UP_FAILED = REASONS.index("STEP_UP_FAILED")
 STATUSES = ("DECLINED", "REVERSED", "PARTIALLY_REFUNDED", "REFUNDED", "CLEARED")
 
-# 6B S4
+# 6B S3-S4: what a campaign is, and what the truth and the bank say of a flow
+CAMPAIGN_TYPES = ("CARD_TESTING", "ATO", "STOLEN_CARD", "MERCHANT_COLLUSION", "REFUND_ABUSE", "FRIENDLY_FRAUD")
+SUBTYPES = ("NONE",) + CAMPAIGN_TYPES
+TRUTH_LABELS = ("LEGIT", "FRAUD", "ABUSE")
+CHARGEBACK_OUTCOMES = ("BANK_LOSS", "BANK_WIN", "PARTIAL")
 BANK_LABELS = ("NO_CASE_OPENED", "BANK_CONFIRMED_LEGIT", "BANK_CONFIRMED_FRAUD", "CUSTOMER_DISPUTE_REJECTED",
                "CHARGEBACK_WRITTEN_OFF")
 DETECTION_OUTCOMES = ("NOT_DETECTED", "DETECTED_AT_AUTH", "DETECTED_POST_AUTH")

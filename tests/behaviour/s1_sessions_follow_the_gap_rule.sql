@@ -2,7 +2,7 @@
 -- inactivity gap, and a party's next session starts after a gap above it unless a cap
 -- (max arrivals or max duration) closed the previous one; no session exceeds a cap.
 -- depends_on: {{ ref('world_policy_params') }}
-{%- set gap_us = pval('behaviour.sessions.inactivity_gap_seconds') ~ ' * 1e6' %}
+{%- set gap_us = pval('attachment.sessions.inactivity_gap_seconds') ~ ' * 1e6' %}
 with ordered as (
     select
         party_id,
@@ -17,8 +17,8 @@ with ordered as (
 
 capped as (
     select session_id,
-           arrival_count >= {{ pval('behaviour.sessions.max_arrivals') }}
-           or duration_seconds * 1e6 + {{ gap_us }} > {{ pval('behaviour.sessions.max_session_seconds') }} * 1e6 as may_be_capped
+           arrival_count >= {{ pval('attachment.sessions.max_arrivals') }}
+           or duration_seconds * 1e6 + {{ gap_us }} > {{ pval('attachment.sessions.max_session_seconds') }} * 1e6 as may_be_capped
     from {{ ref('s1_session_index') }}
 )
 
@@ -33,5 +33,5 @@ where o.prev_session <> o.session_id and o.gap_us <= {{ gap_us }} and not c.may_
 union all
 select party_id, session_id, null, 'session above a cap'
 from {{ ref('s1_session_index') }}
-where arrival_count > {{ pval('behaviour.sessions.max_arrivals') }}
-   or duration_seconds > {{ pval('behaviour.sessions.max_session_seconds') }}
+where arrival_count > {{ pval('attachment.sessions.max_arrivals') }}
+   or duration_seconds > {{ pval('attachment.sessions.max_session_seconds') }}

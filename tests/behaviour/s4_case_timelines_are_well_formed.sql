@@ -4,9 +4,9 @@
 -- and ends within the policy's horizon after opening (grouping window, longest clearing,
 -- chargeback window, longest scheme decision and closing delay).
 {%- set horizon_seconds -%}
-({{ pval('fraud.cases.group_window_seconds') }} + {{ pval('behaviour.timing.clearing.max_seconds') }}
- + {{ pval('fraud.bank_view.chargeback_window_days') }} * 86400
- + {{ pval('fraud.delays.chargeback_decision.max_seconds') }} + {{ pval('fraud.delays.case_close.max_seconds') }})
+({{ pval('bank_view.cases.group_window_seconds') }} + {{ pval('flows.timing.clearing.max_seconds') }}
+ + {{ pval('bank_view.process.chargeback_window_days') }} * 86400
+ + {{ pval('bank_view.delays.chargeback_decision.max_seconds') }} + {{ pval('bank_view.delays.case_close.max_seconds') }})
 {%- endset %}
 with e as (
     select *, lag(ts_utc) over (partition by case_id order by case_event_seq) as prev_ts

@@ -13,11 +13,11 @@ from python_kernels.behaviour import s1_attach, s1_sessions, s2_flows
 from python_kernels.behaviour.s1_attach import attachment_params, attachment_tables
 from python_kernels.behaviour.s2_flows import flow_params
 from python_kernels.core.policies import load_policies
-from python_kernels.core.policy_schema.behaviour import SECTORS
-from python_kernels.core.vocabulary import CHANNELS, FAMILIES, NO_TIME
+from python_kernels.core.vocabulary import CHANNELS, FAMILIES, NO_TIME, SECTORS
 
 ROOT = Path(__file__).resolve().parents[2]
-POLICY = load_policies(ROOT / "policies")["behaviour"]
+POLICIES = load_policies(ROOT / "policies")
+ATTACH, FLOWS = POLICIES["attachment"], POLICIES["flows"]
 COUNTRIES = ["DE", "FR", "US"]
 SEGMENTS = pa.table({
     "segment_id": ["RETAIL_A", "BUSINESS_A"], "party_type": ["RETAIL", "BUSINESS"],
@@ -76,7 +76,7 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0):
                            np.full(n_dev // 2, "RECENT_LOGIN_IP")],
     })
     return attachment_tables(42, COUNTRIES, parties, SEGMENTS, accounts, instruments, devices, device_links,
-                             ip_links, POLICY)
+                             ip_links, ATTACH)
 
 
 def synthetic_arrivals(n=4000, seed=1, n_sites=20):
@@ -96,7 +96,7 @@ def world():
 
 @pytest.fixture(scope="module")
 def params():
-    return attachment_params(POLICY)
+    return attachment_params(ATTACH)
 
 
 def test_attach_matches_naive_oracle(world, params):
@@ -179,13 +179,13 @@ CURRENCIES = ["EUR", "INR", "JPY", "USD"]
 
 @pytest.fixture(scope="module")
 def fparams():
-    return flow_params(POLICY, CURRENCIES, [0.87, 88.0, 152.0, 1.0], [2, 2, 0, 2])
+    return flow_params(FLOWS, CURRENCIES, [0.87, 88.0, 152.0, 1.0], [2, 2, 0, 2])
 
 
 def flow_inputs(n=20000, seed=3):
     g = np.random.default_rng(seed)
     channel = g.integers(0, len(CHANNELS), n)
-    family = np.array([FAMILIES.index(POLICY["amounts"]["family_by_channel"][c]) for c in CHANNELS])[channel]
+    family = np.array([FAMILIES.index(FLOWS["amounts"]["family_by_channel"][c]) for c in CHANNELS])[channel]
     return dict(arrival_id=np.arange(n) * 5 + 11, ts_us=g.integers(0, 10**15, n), channel=channel, family=family,
                 currency=g.integers(0, len(CURRENCIES), n), sector_scale=np.exp(g.normal(0, 0.5, n)))
 
@@ -238,7 +238,7 @@ def test_amount_law_price_points_and_tail(fparams):
     f = s2_flows.flows(42, params=fparams, **x)
     first = f["flow_index"] == 0
     amt = f["amount_minor"][first]
-    fam = POLICY["amounts"]["families"]["PURCHASE"]
+    fam = FLOWS["amounts"]["families"]["PURCHASE"]
     points = np.round(np.array(fam["points_usd"]) * 100).astype(np.int64)
     on_point = np.isin(amt, points)
     # the tail hits a price point rarely; the point mass is within 4 sd of its policy share
@@ -262,7 +262,7 @@ def test_auth_latency_law(fparams):
     f = s2_flows.flows(42, params=fparams, **flow_inputs(n=60000))
     plain = ~f["step_up"]
     lat = (f["ts_response"] - f["ts_request"])[plain] / 1e6
-    spec = POLICY["timing"]["auth_response"]
+    spec = FLOWS["timing"]["auth_response"]
     assert lat.min() >= spec["min_seconds"] - 1e-6 and lat.max() <= spec["max_seconds"] + 1e-6
     assert abs(np.median(lat) / spec["median_seconds"] - 1) < 0.03
     inner = lat[(lat > spec["min_seconds"] * 1.01) & (lat < spec["max_seconds"] * 0.99)]

@@ -24,7 +24,7 @@ def test_certify_holds_on_a_run_with_broken_latencies(runs_root, policy_copy, ca
 
     def one_seed(g):
         g["certification"]["required_seeds"] = [5]
-    policies = policy_copy({"behaviour.yaml": slow_issuer, "gates.yaml": one_seed})
+    policies = policy_copy({"flows.yaml": slow_issuer, "gates.yaml": one_seed})
     rc = runner.main(["certify", "--preset", "tiny", "--policies", str(policies), "--out", str(runs_root / "cert-broken")])
     assert rc == 7
     out = runs_root / "cert-broken"

@@ -9,14 +9,13 @@ from oracles import behaviour as oracles_behaviour
 from python_kernels.behaviour import s3_campaigns, s3_overlay, s4_bank_view, s4_cases
 from python_kernels.core.policies import load_policies
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
-from python_kernels.core.policy_schema.fraud import SUBTYPES, TRUTH_LABELS
-from python_kernels.core.vocabulary import BANK_LABELS, CHANNELS, NO_TIME
+from python_kernels.core.vocabulary import BANK_LABELS, CHANNELS, NO_TIME, SUBTYPES, TRUTH_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = load_policies(ROOT / "policies")
-FRAUD = POLICIES["fraud"]
+CAMPAIGNS, TRUTH, BANK = POLICIES["campaigns"], POLICIES["truth"], POLICIES["bank_view"]
 TIMING = {k: [v["median_seconds"], v["sigma"], v["min_seconds"], v["max_seconds"]]
-          for k, v in POLICIES["behaviour"]["timing"].items()}
+          for k, v in POLICIES["flows"]["timing"].items()}
 COUNTRIES = ["BR", "DE", "FR", "GB", "US", "ZA"]
 DAY = 86_400_000_000
 START = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
@@ -67,16 +66,16 @@ def setup():
              for i, ch in enumerate(CHANNELS)}
     pools = {"HIGH_RISK_DEVICE": np.arange(900_000, 900_050), "HIGH_RISK_IP": np.arange(800_000, 800_020),
              "ANONYMIZER": np.arange(810_000, 810_030)}
-    plan = s3_campaigns.plan_campaigns(42, FRAUD["campaigns"]["templates"], SCENARIOS,
+    plan = s3_campaigns.plan_campaigns(42, CAMPAIGNS["templates"], SCENARIOS,
                                        {**m, "volume": vol}, {"codes": COUNTRIES, "volume": vol_c}, pools)
     arrays = s3_campaigns.campaign_arrays(42, plan, ["baseline_v1"], m, COUNTRIES, CHANNELS,
-                                          FRAUD["bank_view"]["p_auth_screen"])
+                                          CAMPAIGNS["auth_screen"]["p_decline"])
     return {"merchants": m, "flows": flows, "plan": plan, "arrays": arrays, "pools": pools}
 
 
 def test_plan_follows_the_templates(setup):
     plan, m = setup["plan"], setup["merchants"]
-    templates = FRAUD["campaigns"]["templates"]
+    templates = CAMPAIGNS["templates"]
     for tid, t in templates.items():
         mine = [p for p in plan if p["template_id"] == tid]
         assert len(mine) >= t["min_instances"]
@@ -99,7 +98,7 @@ def test_plan_follows_the_templates(setup):
 
 def test_plan_is_keyed_by_seed():
     m = synthetic_merchants()
-    args = (FRAUD["campaigns"]["templates"], SCENARIOS, {**m, "volume": {}}, {"codes": COUNTRIES, "volume": {}},
+    args = (CAMPAIGNS["templates"], SCENARIOS, {**m, "volume": {}}, {"codes": COUNTRIES, "volume": {}},
             {"HIGH_RISK_DEVICE": np.arange(10), "HIGH_RISK_IP": np.arange(10), "ANONYMIZER": np.arange(10)})
     a, b, c = s3_campaigns.plan_campaigns(7, *args), s3_campaigns.plan_campaigns(7, *args), s3_campaigns.plan_campaigns(8, *args)
     assert a == b and a != c
@@ -181,7 +180,7 @@ def bank_flows(n=200_000, seed=3):
 
 def test_bank_view_steps_are_ordered_and_labels_follow_the_rules():
     f = bank_flows()
-    p = s4_bank_view.bank_params(FRAUD)
+    p = s4_bank_view.bank_params(BANK)
     b = s4_bank_view.bank_view(42, f, p)
     assert np.all(b["detect_kind"][f["screened"]] == 1) and np.all(b["detect"][f["screened"]] == f["t_response"][f["screened"]])
     post = b["detect_kind"] == 2
@@ -207,7 +206,7 @@ def test_bank_view_rates_follow_the_policy():
     f["subtype"][:] = 0
     f["label"][:] = 0
     f["screened"][:] = False
-    p = s4_bank_view.bank_params(FRAUD)
+    p = s4_bank_view.bank_params(BANK)
     f["amount_usd"][:] = p.pivot
     b = s4_bank_view.bank_view(42, f, p)
     for k, name in enumerate(DEMAND_CLASSES):
@@ -219,7 +218,7 @@ def test_bank_view_rates_follow_the_policy():
 
 def test_bank_view_does_not_depend_on_chunking():
     f = bank_flows(50_000)
-    p = s4_bank_view.bank_params(FRAUD)
+    p = s4_bank_view.bank_params(BANK)
     whole = s4_bank_view.bank_view(42, f, p)
     parts = [s4_bank_view.bank_view(42, {k: v[a:b] for k, v in f.items()}, p) for a, b in ((0, 12_345), (12_345, 50_000))]
     for k, v in whole.items():
@@ -252,7 +251,7 @@ def test_group_cases_matches_naive_oracle_and_refuses_unsorted_input():
 def test_close_cases_after_the_last_step_same_close_per_case():
     case_id = np.array([8, 8, 12, 40, 40, 40])
     last = START + np.array([5, 9, 3, 1, 7, 2]) * DAY
-    spec = s4_bank_view.bank_params(FRAUD).delays[-1]
+    spec = s4_bank_view.bank_params(BANK).delays[-1]
     closed = s4_cases.close_cases(42, case_id, last, spec)
     for c in np.unique(case_id):
         rows = case_id == c
@@ -262,25 +261,25 @@ def test_close_cases_after_the_last_step_same_close_per_case():
 
 
 def test_truth_labels_of_the_policy_cover_every_campaign_type_once():
-    rules = FRAUD["truth"]["rules"]
+    rules = TRUTH["rules"]
     claimed = [t for r in rules for t in r["campaign_types"]]
-    assert sorted(claimed) == sorted(["NONE"] + [t["type"] for t in FRAUD["campaigns"]["templates"].values()])
+    assert sorted(claimed) == sorted(["NONE"] + [t["type"] for t in CAMPAIGNS["templates"].values()])
     assert {r["label"] for r in rules} <= set(TRUTH_LABELS)
 
 
 def _add_rule(policy):  # a second rule for ATO flows: every ATO flow matches two rules
-    policy["truth"]["rules"].append({"rule_id": "RULE_ATO_AGAIN", "campaign_types": ["ATO"], "label": "FRAUD",
+    policy["rules"].append({"rule_id": "RULE_ATO_AGAIN", "campaign_types": ["ATO"], "label": "FRAUD",
                                      "subtype": "ATO"})
 
 
 def _drop_rule(policy):  # no rule for flows without a campaign
-    policy["truth"]["rules"] = [r for r in policy["truth"]["rules"] if r["campaign_types"] != ["NONE"]]
+    policy["rules"] = [r for r in policy["rules"] if r["campaign_types"] != ["NONE"]]
 
 
 @pytest.mark.parametrize("edit, matches", [(_add_rule, "matches 2 truth rules"), (_drop_rule, "matches 0 truth rules")])
 def test_a_flow_matching_zero_or_several_truth_rules_stops_the_run(runs_root, policy_copy, capsys, edit, matches):
     import runner
-    policies = policy_copy({"fraud.yaml": edit})
+    policies = policy_copy({"truth.yaml": edit})
     rc = runner.main(["run", "--preset", "tiny", "--seed", "42", "--policies", str(policies),
                       "--run-dir", str(runs_root / f"tiny-rules-{matches[8]}")])
     err = capsys.readouterr().err

@@ -1,13 +1,10 @@
 """Schema of policies/arrivals.yaml: the 5B arrival engine."""
-from python_kernels.core.policy_schema.nodes import POS, PROB, Enum, Int, Num, Obj, PolicyError
+from python_kernels.core.policy_schema.nodes import POS, PROB, Enum, Int, Num, Obj, Per, PolicyError
 
 DEMAND_CLASSES = ("office_hours", "consumer_daytime", "evening_weekend", "always_on_local", "online_24h",
                   "online_bursty", "travel_hospitality", "fuel_convenience", "bills_utilities", "low_volume_tail")
 CHANNEL_GROUPS = ("card_present", "card_not_present", "mixed")
 
-
-def _per(keys, value):
-    return Obj({k: value for k in keys})
 
 
 _BANDS = ("baseline", "stress")
@@ -21,12 +18,12 @@ SCHEMA_NODE = Obj({
     }),
     "grouping": Obj({"zone_group_buckets": Int(1, 256), "in_stratum_buckets": Int(1, 1024)}),
     "lgcp": Obj({
-        "sigma_base": _per(_BANDS, Num(0.0, 2.0)),
-        "length_scale_hours": _per(_BANDS, Num(0.5, 1000.0)),
-        "sigma_class_mult": _per(DEMAND_CLASSES, Num(0.0, 10.0)),
-        "length_class_mult": _per(DEMAND_CLASSES, POS),
-        "sigma_channel_mult": _per(CHANNEL_GROUPS, Num(0.0, 10.0)),
-        "sigma_virtual_mult": _per(("physical", "virtual"), Num(0.0, 10.0)),
+        "sigma_base": Per(_BANDS, Num(0.0, 2.0)),
+        "length_scale_hours": Per(_BANDS, Num(0.5, 1000.0)),
+        "sigma_class_mult": Per(DEMAND_CLASSES, Num(0.0, 10.0)),
+        "length_class_mult": Per(DEMAND_CLASSES, POS),
+        "sigma_channel_mult": Per(CHANNEL_GROUPS, Num(0.0, 10.0)),
+        "sigma_virtual_mult": Per(("physical", "virtual"), Num(0.0, 10.0)),
         "sigma_min": Num(0.0, 2.0),
         "sigma_max": Num(0.0, 2.0),
         "length_min_hours": POS,
@@ -36,8 +33,8 @@ SCHEMA_NODE = Obj({
     }),
     "counts": Obj({
         "lambda_zero_eps": Num(0.0, 1e-3),
-        "kappa_base": _per(_BANDS, POS),
-        "kappa_class_mult": _per(DEMAND_CLASSES, POS),
+        "kappa_base": Per(_BANDS, POS),
+        "kappa_class_mult": Per(DEMAND_CLASSES, POS),
         "kappa_min": POS,
         "kappa_max": POS,
         "max_count_per_bucket": Int(1, 10_000_000),

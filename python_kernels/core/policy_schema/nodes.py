@@ -167,3 +167,25 @@ class Obj:
                 raise PolicyError(file, sub, None, f"a required key ({spec.describe() if hasattr(spec, 'describe') else type(spec).__name__})")
             out[name] = spec.check(file, sub, v[name])
         return out
+
+
+def Per(keys, value):
+    """An object with exactly `keys`, each holding `value`."""
+    return Obj({k: value for k in keys})
+
+
+def check_pair(file, key, v, what="a [lo, hi] pair with lo <= hi"):
+    if len(v) != 2 or v[1] < v[0]:
+        raise PolicyError(file, key, v, what)
+
+
+def check_spans(file, section, specs):
+    """Every (median, sigma, min, max) spec of `section` has max >= min."""
+    for name, d in specs.items():
+        if d["max_seconds"] < d["min_seconds"]:
+            raise PolicyError(file, f"{section}.{name}.max_seconds", d["max_seconds"],
+                              f"a value >= min_seconds ({d['min_seconds']})")
+
+
+# a lognormal delay or latency: (median, sigma) clipped to [min, max] seconds
+SPAN = Obj({"median_seconds": POS, "sigma": Num(0.0, 5.0), "min_seconds": POS, "max_seconds": POS})

@@ -1,6 +1,5 @@
 """Schema of policies/presets.yaml: the run sizes (tiny, small, medium, large)."""
-from python_kernels.core.policy_schema.nodes import PolicyError
-from python_kernels.core.policy_schema.nodes import PROB, POS, Enum, Int, List, Map, Num, Obj, Str, Timestamp
+from python_kernels.core.policy_schema.nodes import PROB, Enum, Int, List, Map, Num, Obj, PolicyError, Str, Timestamp
 
 PRESET_NAMES = ("tiny", "small", "medium", "large")
 

@@ -1,0 +1,76 @@
+"""Schema of policies/campaigns.yaml: 6B S3 campaign templates, their tactics and the auth screen."""
+from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
+from python_kernels.core.policy_schema.nodes import (POS, PROB, Bool, Enum, Int, List, Map, Num, Obj, Per, PolicyError,
+                                                     Str, check_pair)
+from python_kernels.core.vocabulary import CAMPAIGN_TYPES, CHANNELS, SUBTYPES
+
+MERCHANT_ROLES = ("NORMAL", "MSB", "HIGH_RISK_MCC", "COLLUSIVE")
+COHORT_ENTITIES = ("NONE", "ACCOUNT", "INSTRUMENT", "PARTY")
+AMOUNT_MODES = ("KEEP", "TEST", "UPSHIFT")
+DEVICE_SWAPS = ("NONE", "HIGH_RISK_DEVICE")
+IP_SWAPS = ("NONE", "HIGH_RISK_IP", "ANONYMIZER")
+
+
+def _range(item):
+    return List(item, min_len=2)
+
+
+_TEMPLATE = Obj({
+    "type": Enum(CAMPAIGN_TYPES),
+    "instance_model": Enum(("FIXED", "POISSON")),
+    "mean_per_30_days": Num(0.0, 1000.0),
+    "min_instances": Int(0, 1000),
+    "window_hours": _range(POS),
+    "channels": List(Enum(CHANNELS)),
+    "merchant_classes": List(Enum(DEMAND_CLASSES), min_len=0),
+    "classes_per_instance": Int(0, len(DEMAND_CLASSES)),
+    "merchant_roles": List(Enum(MERCHANT_ROLES), min_len=0),
+    "merchant_share": _range(PROB),
+    "country_share": PROB,
+    "cross_border_only": Bool(),
+    "cohort_entity": Enum(COHORT_ENTITIES),
+    "cohort_share": PROB,
+    "intensity": _range(PROB),
+    "tactics": Obj({
+        "amount": Enum(AMOUNT_MODES),
+        "upshift": List(Num(0.0, 100.0), min_len=4),
+        "test_amount_usd": _range(Num(0.0, 1000.0)),
+        "p_card_decline": PROB,
+        "device_swap": Enum(DEVICE_SWAPS),
+        "ip_swap": Enum(IP_SWAPS),
+        "swap_pool": _range(Int(0, 1000)),
+        "p_step_up": PROB,
+        "p_step_up_fail": PROB,
+        "p_refund": PROB,
+    }),
+})
+
+SCHEMA_NODE = Obj({
+    "templates": Map(_TEMPLATE, keys=Str(r"^T_[A-Z0-9_]{1,60}$")),
+    "auth_screen": Obj({"p_decline": Per(SUBTYPES, PROB)}),
+})
+
+
+def _check(file, data):
+    for tid, t in data["templates"].items():
+        at = f"templates.{tid}"
+        for name in ("window_hours", "merchant_share", "intensity"):
+            check_pair(file, f"{at}.{name}", t[name])
+        tac = t["tactics"]
+        for name in ("test_amount_usd", "swap_pool"):
+            check_pair(file, f"{at}.tactics.{name}", tac[name])
+        up = tac["upshift"]
+        if len(up) != 4 or up[0] <= 0 or not up[2] <= up[3] or up[2] <= 0:
+            raise PolicyError(file, f"{at}.tactics.upshift", up,
+                              "[median, sigma, lo, hi] of a lognormal amount factor with 0 < lo <= hi")
+        if tac["amount"] == "TEST" and tac["test_amount_usd"][0] <= 0:
+            raise PolicyError(file, f"{at}.tactics.test_amount_usd", tac["test_amount_usd"],
+                              "a positive [lo, hi] range when amount is TEST")
+        if (tac["device_swap"] != "NONE" or tac["ip_swap"] != "NONE") and tac["swap_pool"][0] < 1:
+            raise PolicyError(file, f"{at}.tactics.swap_pool", tac["swap_pool"],
+                              "at least one device/IP per instance when a swap is used")
+        if t["cohort_entity"] == "NONE" and t["cohort_share"] != 1.0:
+            raise PolicyError(file, f"{at}.cohort_share", t["cohort_share"], "1.0 when cohort_entity is NONE")
+
+
+SCHEMA = (SCHEMA_NODE, _check)

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels.behaviour import s1_attach
-from python_kernels.behaviour.s1_attach import attachment_params, attachment_tables
+from python_kernels.behaviour.s1_candidates import attachment_params, attachment_tables
 from python_kernels.core import rng
 from python_kernels.core.arrow import codes, column
 from python_kernels.core.policies import policy_lookup

@@ -7,24 +7,19 @@ earlier arrivals), so it is single-threaded and its state can be carried from on
 arrivals to the next: the result does not depend on chunking. Draws per arrival come from the
 stream (seed, "6B.s1.attach", arrival_id) with the counters named below.
 
-`attachment_tables` turns the entity graph into the flat candidate structures the walk uses
-(CSR slices with one weight column per channel); numpy only, no per-row Python.
+The candidate structures it walks come from `s1_candidates.attachment_tables`.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
-import pyarrow as pa
 from numba import njit
 
 from python_kernels.core import rng
-from python_kernels.core.arrow import codes, column
-from python_kernels.core.policies import policy_lookup
 from python_kernels.core.vocabulary import CHANNELS
 
 U64 = np.uint64
-K = len(CHANNELS)
 ATTACH_DOMAIN = "6B.s1.attach"
 # counters of an arrival's stream
 C_FOLLOW_UP = U64(0)       # does it try to continue an open session?
@@ -209,7 +204,7 @@ def _attach(seed, domain, a, cand, rules, walk, o):
 class Attacher:
     """Session-first attachment of one scenario's arrivals, fed in (ts, arrival_id) order.
 
-    `tables` (see attachment_tables) holds the candidate structures:
+    `tables` (see s1_candidates.attachment_tables) holds the candidate structures:
     pools of parties per (country, channel) plus one foreign pool per channel, and per party
     its instrument and device candidates with a weight per channel, IPs per device and
     terminals per site. Indices returned are positions in those tables.
@@ -264,154 +259,3 @@ class Attacher:
         _attach(U64(self.seed), self.domain, Arrivals(arrival_id, ts_us, country, channel, site), self.cand,
                 self.rules, self.walk, o)
         return o._asdict()
-
-
-def _csr(owner: np.ndarray, n_owners: int) -> np.ndarray:
-    """Offsets of rows already sorted by owner index."""
-    return np.searchsorted(owner, np.arange(n_owners + 1)).astype(np.int64)
-
-
-def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: pa.Table, accounts: pa.Table,
-                      instruments: pa.Table, devices: pa.Table, device_links: pa.Table, ip_links: pa.Table,
-                      policy: dict) -> dict:
-    att = policy["attachment"]
-    party_id = column(parties, "party_id").astype(np.int64)
-    order = np.argsort(party_id, kind="stable")
-    parties = parties.take(pa.array(order))
-    party_id = party_id[order]
-    n_p = party_id.size
-    country_of = {c: i for i, c in enumerate(countries)}
-    c_code, c_labels = codes(parties, "country_iso")
-    if any(c not in country_of for c in c_labels):
-        raise ValueError("a party lives in a country outside the world's country list")
-    party_country = np.array([country_of[c] for c in c_labels], np.int64)[c_code]
-    t_code, t_labels = codes(parties, "party_type")
-
-    # party weight per channel: keyed activity x type multiplier x segment appetite
-    seg_ids = segments.column("segment_id").to_pylist()
-    s_code, s_labels = codes(parties, "segment_id")
-    seg_row = np.array([seg_ids.index(s) for s in s_labels], np.int64)[s_code]
-    feat = np.empty((n_p, K))
-    for k, ch in enumerate(CHANNELS):
-        f = column(segments, att["channel_feature"][ch]).astype(np.float64)[seg_row]
-        feat[:, k] = np.maximum(f, att["channel_feature_floor"]) ** att["channel_feature_exponent"]
-    cross = np.maximum(column(segments, "cross_border_propensity").astype(np.float64)[seg_row],
-                       att["channel_feature_floor"])
-    streams = rng.stream_keys(seed, "6B.s1.activity", party_id)
-    z = rng.normals(streams, 0)
-    sigma = att["activity_sigma"]
-    activity = np.exp(sigma * z - 0.5 * sigma * sigma)
-    type_mult = policy_lookup(att["party_type_channel_mult"], t_labels, "party_type_channel_mult")[t_code]
-
-    # instruments: one candidate per (party, instrument), weight = ledger x kind preference
-    acc_id = column(accounts, "account_id").astype(np.int64)
-    acc_order = np.argsort(acc_id)
-    l_code, l_labels = codes(accounts, "ledger_class")
-    ins_acc = column(instruments, "account_id").astype(np.int64)
-    pos = acc_order[np.searchsorted(acc_id[acc_order], ins_acc)]
-    if not np.array_equal(acc_id[pos], ins_acc):
-        raise ValueError("an instrument references an unknown account")
-    ins_owner = np.searchsorted(party_id, column(instruments, "owner_party_id").astype(np.int64))
-    ins_id = column(instruments, "instrument_id").astype(np.int64)
-    ins_sort = np.lexsort((ins_id, ins_owner))
-    ins_owner, ins_id, pos = ins_owner[ins_sort], ins_id[ins_sort], pos[ins_sort]
-    k_code, k_labels = codes(instruments, "instrument_kind")
-    kind_w = np.array([[att["instrument_kind_weight"][ch][x] for ch in CHANNELS] for x in k_labels]).reshape(-1, K)
-    ledger_w = np.zeros((len(t_labels), len(l_labels), K))
-    for ti, pt in enumerate(t_labels):
-        for li, lc in enumerate(l_labels):
-            ledger_w[ti, li] = [att["ledger_weight"][pt][ch][lc] for ch in CHANNELS]
-    inst_w = ledger_w[t_code[ins_owner], l_code[pos]] * kind_w[k_code[ins_sort]]
-    inst_ptr = _csr(ins_owner, n_p)
-    eligible = np.zeros((n_p, K))
-    np.add.at(eligible, ins_owner, inst_w)
-    party_weight = activity[:, None] * type_mult * feat * (eligible > 0)
-
-    # devices: every device by id; customer devices per party with a weight per channel
-    dev_id = column(devices, "device_id").astype(np.int64)
-    dev_order = np.argsort(dev_id)
-    dev_sorted = dev_id[dev_order]
-    d_code, d_labels = codes(devices, "device_type")
-    dev_type = d_code[dev_order]
-
-    il_dev_ok = ip_links.filter(pa.compute.is_valid(ip_links.column("device_id")))
-    il_dev = np.searchsorted(dev_sorted, column(il_dev_ok, "device_id").astype(np.int64))
-    il_ip = column(il_dev_ok, "ip_id").astype(np.int64)
-    r_code, r_labels = codes(il_dev_ok, "link_role")
-    il_w = policy_lookup(att["ip_role_weight"], r_labels, "ip_role_weight")[r_code]
-    ip_sort = np.lexsort((il_ip, il_dev))
-    il_dev, il_ip, il_w = il_dev[ip_sort], il_ip[ip_sort], il_w[ip_sort]
-    keep = il_w > 0
-    il_dev, il_ip, il_w = il_dev[keep], il_ip[keep], il_w[keep]
-    ip_ptr = _csr(il_dev, dev_sorted.size)
-    has_ip = ip_ptr[1:] > ip_ptr[:-1]
-
-    dl = device_links.filter(pa.compute.is_in(device_links.column("link_role"),
-                                              value_set=pa.array(["PRIMARY_OWNER", "SECONDARY_USER"])))
-    dl_party = np.searchsorted(party_id, column(dl, "party_id").astype(np.int64))
-    dl_dev = np.searchsorted(dev_sorted, column(dl, "device_id").astype(np.int64))
-    dr_code, dr_labels = codes(dl, "link_role")
-    role_w = policy_lookup(att["device_role_weight"], dr_labels, "device_role_weight")[dr_code]
-    type_w = np.array([[att["device_type_weight"][ch].get(x, 0.0) for ch in CHANNELS] for x in d_labels]).reshape(-1, K)
-    ok = has_ip[dl_dev]
-    dl_party, dl_dev, role_w = dl_party[ok], dl_dev[ok], role_w[ok]
-    dsort = np.lexsort((dev_sorted[dl_dev], dl_party))
-    dl_party, dl_dev, role_w = dl_party[dsort], dl_dev[dsort], role_w[dsort]
-    dev_w = type_w[dev_type[dl_dev]] * role_w[:, None]
-    dev_ptr = _csr(dl_party, n_p)
-    if np.any(dev_ptr[1:] == dev_ptr[:-1]):
-        raise ValueError("a party has no device with an IP (the world graph must connect every party)")
-
-    # terminals per site (device indices), only those with an IP
-    site_col = devices.column("site_id").combine_chunks().take(pa.array(dev_order))
-    is_term = np.asarray(site_col.is_valid().to_numpy(zero_copy_only=False)) & has_ip
-    term_idx = np.flatnonzero(is_term)
-    term_site = np.asarray(site_col.fill_null(0).to_numpy(zero_copy_only=False), np.int64)[term_idx]
-    site_ids = np.unique(term_site)
-    ts_order = np.lexsort((dev_sorted[term_idx], term_site))
-    term_dev = term_idx[ts_order]
-    term_ptr = _csr(np.searchsorted(site_ids, term_site[ts_order]), site_ids.size)
-
-    # pools: home (country, channel) then one foreign pool per channel, cumulative weights
-    n_c = len(countries)
-    ptr = [0]
-    members, weights = [], []
-    for c in range(n_c):
-        in_c = np.flatnonzero(party_country == c)
-        for k in range(K):
-            sel = in_c[party_weight[in_c, k] > 0]
-            members.append(sel)
-            weights.append(party_weight[sel, k])
-            ptr.append(ptr[-1] + sel.size)
-    for k in range(K):
-        sel = np.flatnonzero(party_weight[:, k] > 0)
-        members.append(sel)
-        weights.append(party_weight[sel, k] * cross[sel])
-        ptr.append(ptr[-1] + sel.size)
-    for k, ch in enumerate(CHANNELS):
-        if ptr[n_c * K + k + 1] == ptr[n_c * K + k]:
-            raise ValueError(f"no party can make {ch} payments (check attachment weights in attachment.yaml)")
-
-    return {
-        "n_countries": n_c,
-        "party_id": party_id, "party_country": party_country, "party_weight": np.ascontiguousarray(party_weight),
-        "pool_ptr": np.array(ptr, np.int64), "pool_party": np.concatenate(members).astype(np.int64),
-        "pool_cum": np.cumsum(np.concatenate(weights)),
-        "inst_ptr": inst_ptr, "inst_w": np.ascontiguousarray(inst_w), "inst_id": ins_id, "inst_account": acc_id[pos],
-        "dev_ptr": dev_ptr, "dev_w": np.ascontiguousarray(dev_w), "dev_cand": dl_dev.astype(np.int64),
-        "device_id": dev_sorted,
-        "ip_ptr": ip_ptr, "ip_cum": np.cumsum(il_w), "ip_id": il_ip,
-        "site_ids": site_ids, "term_ptr": term_ptr, "term_dev": term_dev.astype(np.int64),
-    }
-
-
-def attachment_params(policy: dict) -> dict:
-    att, ses = policy["attachment"], policy["sessions"]
-    per = lambda m: np.array([m[ch] for ch in CHANNELS], np.float64)  # noqa: E731
-    return {
-        "p_follow": per(ses["p_follow_up"]), "p_home": per(att["p_home_by_channel"]),
-        "p_terminal": per(att["p_terminal"]), "p_same_instrument": float(ses["p_same_instrument"]),
-        "gap_us": int(round(ses["inactivity_gap_seconds"] * 1e6)),
-        "span_us": int(round(ses["max_session_seconds"] * 1e6)),
-        "max_arrivals": int(ses["max_arrivals"]), "ring_size": int(ses["open_sessions_per_country"]),
-    }

@@ -10,7 +10,7 @@ from scipy import stats
 
 from oracles import behaviour as oracles_behaviour
 from python_kernels.behaviour import s1_attach, s1_sessions, s2_flows
-from python_kernels.behaviour.s1_attach import attachment_params, attachment_tables
+from python_kernels.behaviour.s1_candidates import attachment_params, attachment_tables
 from python_kernels.behaviour.s2_flows import flow_params
 from python_kernels.core.policies import load_policies
 from python_kernels.core.vocabulary import CHANNELS, FAMILIES, NO_TIME, SECTORS

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from python_kernels.core.policy_schema import SCHEMAS
-from python_kernels.core.policy_schema.nodes import PolicyError
+from python_kernels.core.policy_schema.nodes import Obj, PolicyError, Str
 from python_kernels.core.vocabulary import CHANNELS
 
 # ---- loading ---------------------------------------------------------------------------
@@ -56,21 +56,45 @@ def _load_file(path: Path):
     return data
 
 
-def load_policies(folder="policies") -> PolicySet:
-    folder = Path(folder)
+PROFILE_FILE = "profile.yaml"
+PROFILE_SCHEMA = Obj({"extends": Str(r"^[^\x00]{1,400}$"), "description": Str(r"^[^\x00-\x1f]{1,600}$")})
+
+
+def _overlay(base, edit):
+    """`edit` laid over `base`: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(edit, dict):
+        return {**base, **{k: _overlay(base[k], v) if k in base else v for k, v in edit.items()}}
+    return edit
+
+
+def _raw_files(folder: Path, chain: tuple) -> dict:
+    """Policy file name -> raw content of `folder`, a full policy folder or a profile: a folder
+    with profile.yaml naming the folder it `extends` and only the files (and keys) it changes."""
     if not folder.is_dir():
         raise PolicyError(str(folder), "<folder>", str(folder), "an existing policy folder")
-    present = {p.name for p in folder.glob("*.yaml")}
-    missing = sorted(set(SCHEMAS) - present)
-    if missing:
-        raise PolicyError(missing[0], "<file>", "missing", "every policy file: " + ", ".join(sorted(SCHEMAS)))
+    if folder.resolve() in chain:
+        raise PolicyError(PROFILE_FILE, "extends", str(folder), "a chain of profiles without a cycle")
+    present = {p.name for p in folder.glob("*.yaml")} - {PROFILE_FILE}
     unknown = sorted(present - set(SCHEMAS))
     if unknown:
         raise PolicyError(unknown[0], "<file>", "unknown file", "only: " + ", ".join(sorted(SCHEMAS)))
+    if not (folder / PROFILE_FILE).exists():
+        missing = sorted(set(SCHEMAS) - present)
+        if missing:
+            raise PolicyError(missing[0], "<file>", "missing", "every policy file: " + ", ".join(sorted(SCHEMAS)))
+        return {name: _load_file(folder / name) for name in sorted(SCHEMAS)}
+    profile = PROFILE_SCHEMA.check(PROFILE_FILE, "", _load_file(folder / PROFILE_FILE))
+    base = _raw_files(folder / profile["extends"], chain + (folder.resolve(),))
+    return {**base, **{name: _overlay(base[name], _load_file(folder / name)) for name in sorted(present)}}
+
+
+def load_policies(folder="policies") -> PolicySet:
+    folder = Path(folder)
+    raw = _raw_files(folder, ())
     values = {}
     for name in sorted(SCHEMAS):
         schema, cross_check = SCHEMAS[name]
-        data = schema.check(name, "", _load_file(folder / name))
+        data = schema.check(name, "", raw[name])
         if cross_check:
             cross_check(name, data)
         values[name[: -len(".yaml")]] = data

@@ -210,6 +210,7 @@ def write_bundle(run_dir, identity: dict, gate_rows: list[dict], checks: list[Ch
     report = {
         "identity": identity,
         "segments": sorted(segments),
+        "gate_targets": gates_policy["target_version"],
         "verdict": verdict,
         "grade": run_grade(gates),
         "blockers": blockers,

@@ -310,3 +310,62 @@ def test_synthetic_file_changes_hash(folder, mix):
     before = load_policies(folder).parameter_hash
     mix.write_text("channel: {card_present: 0.5, online: 0.4, moto: 0.1}\nshare: {a: 1.0}\n")
     assert load_policies(folder).parameter_hash != before
+
+
+# ---- profiles: a folder that extends another and holds only what it changes ---------------------
+
+def _profile(tmp_path: Path, base: Path, files: dict, name="profile") -> Path:
+    prof = tmp_path / name
+    prof.mkdir()
+    (prof / "profile.yaml").write_text(yaml.safe_dump({"extends": str(base), "description": "a test profile"}))
+    for file, data in files.items():
+        (prof / file).write_text(yaml.safe_dump(data))
+    return prof
+
+
+def test_a_profile_changes_only_the_keys_it_names(tmp_path, folder):
+    prof = _profile(tmp_path, folder, {"bank_view.yaml": {"process": {"p_detect": {"NONE": 0.01}}}})
+    base, got = load_policies(folder), load_policies(prof)
+    assert got["bank_view"]["process"]["p_detect"]["NONE"] == 0.01
+    assert got["bank_view"]["process"]["p_detect"]["ATO"] == base["bank_view"]["process"]["p_detect"]["ATO"]
+    assert {k: v for k, v in got.values.items() if k != "bank_view"} == \
+        {k: v for k, v in base.values.items() if k != "bank_view"}
+    assert got.parameter_hash != base.parameter_hash
+
+
+def test_a_profile_hashes_like_the_full_folder_with_the_same_values(tmp_path, folder):
+    prof = _profile(tmp_path, folder, {"bank_view.yaml": {"cases": {"group_window_seconds": 3600}}})
+    path = folder / "bank_view.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["cases"]["group_window_seconds"] = 3600
+    path.write_text(yaml.safe_dump(data))
+    assert load_policies(prof).parameter_hash == load_policies(folder).parameter_hash
+
+
+def test_a_profile_is_validated_after_the_overlay(tmp_path, folder):
+    prof = _profile(tmp_path, folder, {"bank_view.yaml": {"process": {"p_detect": {"NONE": 1.5}}}})
+    expect_error(prof, "bank_view.yaml", "process.p_detect.NONE", 1.5, "a number >= 0 and <= 1")
+    prof = _profile(tmp_path, folder, {"bank_view.yaml": {"process": {"p_detekt": {}}}}, name="typo")
+    expect_error(prof, "bank_view.yaml", "process.p_detekt", {}, "known keys only")
+
+
+def test_a_profile_refuses_unknown_files_missing_bases_and_cycles(tmp_path, folder):
+    prof = _profile(tmp_path, folder, {"fraud.yaml": {}})
+    expect_error(prof, "fraud.yaml", "<file>", "unknown file", "only: ")
+    prof = _profile(tmp_path, tmp_path / "nowhere", {}, name="orphan")
+    with pytest.raises(PolicyError, match="an existing policy folder"):
+        load_policies(prof)
+    a, b = tmp_path / "a", tmp_path / "b"
+    _profile(tmp_path, b, {}, name="a")
+    _profile(tmp_path, a, {}, name="b")
+    with pytest.raises(PolicyError, match="without a cycle"):
+        load_policies(a)
+
+
+def test_the_realistic_profile_loads_and_lowers_prevalence():
+    base, real = load_policies(POLICIES), load_policies(POLICIES / "profiles" / "realistic")
+    assert real["gates"]["target_version"] != base["gates"]["target_version"]
+    for tid, t in real["campaigns"]["templates"].items():
+        b = base["campaigns"]["templates"][tid]
+        assert t["cohort_share"] * t["intensity"][1] * t["mean_per_30_days"] \
+            < b["cohort_share"] * b["intensity"][1] * b["mean_per_30_days"], tid

@@ -57,6 +57,7 @@ GATE = Obj({
 }, optional=("b", "bplus", "components", "params"))
 
 SCHEMA_NODE = Obj({
+    "target_version": Str(r"^[a-z][a-z0-9_]{0,60}$"),
     "gates": Map(GATE, keys=Str(GATE_ID)),
     "pending": List(Str(GATE_ID), min_len=0),
     "certification": Obj({

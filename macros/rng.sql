@@ -41,3 +41,23 @@ create or replace macro rng_exponential(stream, ctr, rate) as -ln(rng_u01(stream
 {% macro stream(name, key) -%}
 rng_stream({{ run_seed() }}, {{ rng_domain(name) }}, {{ key }})
 {%- endmacro %}
+
+{#
+  Inversion bounds of a categorical draw over `relation`: one row per row of it with `columns`
+  and [cum_lo, cum_hi), the running share of `weight` in `key` order; a uniform u picks the row
+  with cum_lo <= u < cum_hi. The last bound is exactly 1 so no u in (0, 1) falls through.
+#}
+{% macro weighted_bounds(relation, key, weight, columns) -%}
+select
+    {{ columns | join(', ') }},
+    coalesce(lag(cum) over (order by {{ key }}), 0) / total as cum_lo,
+    case when is_last then 1.0 else cum / total end as cum_hi
+from (
+    select
+        {{ columns | join(', ') }},
+        sum({{ weight }}) over (order by {{ key }} rows between unbounded preceding and current row) as cum,
+        sum({{ weight }}) over () as total,
+        {{ key }} = max({{ key }}) over () as is_last
+    from {{ relation }}
+)
+{%- endmacro %}

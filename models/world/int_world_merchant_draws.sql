@@ -9,35 +9,12 @@ with merchants as (
     from range({{ pval('preset.n_merchants') }}::bigint) as t(i)
 ),
 
-countries as (
-    select country_iso, country_idx, merchant_weight,
-        sum(merchant_weight) over (order by country_iso rows between unbounded preceding and current row) as cum,
-        sum(merchant_weight) over () as total,
-        country_iso = max(country_iso) over () as is_last
-    from {{ ref('world_preset_countries') }}
-),
-
 country_bounds as (
-    select country_iso, country_idx,
-        coalesce(lag(cum) over (order by country_iso), 0) / total as cum_lo,
-        -- the last bound is exactly 1 so no u in (0, 1) falls through
-        case when is_last then 1.0 else cum / total end as cum_hi
-    from countries
-),
-
-mccs as (
-    select mcc, mcc_sector, p_cnp,
-        sum(merchant_weight) over (order by mcc rows between unbounded preceding and current row) as cum,
-        sum(merchant_weight) over () as total,
-        mcc = max(mcc) over () as is_last
-    from {{ ref('world_mccs') }}
+    {{ weighted_bounds(ref('world_preset_countries'), 'country_iso', 'merchant_weight', ['country_iso', 'country_idx']) }}
 ),
 
 mcc_bounds as (
-    select mcc, mcc_sector, p_cnp,
-        coalesce(lag(cum) over (order by mcc), 0) / total as cum_lo,
-        case when is_last then 1.0 else cum / total end as cum_hi
-    from mccs
+    {{ weighted_bounds(ref('world_mccs'), 'mcc', 'merchant_weight', ['mcc', 'mcc_sector', 'p_cnp']) }}
 ),
 
 drawn as (

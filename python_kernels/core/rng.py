@@ -326,25 +326,23 @@ def stream_keys(seed, domain: str, keys):
     return out
 
 
-def uniforms(streams, ctr: int):
+def _per_stream(kernel, streams, ctr: int, dtype):
     streams = _as_keys(streams)
-    out = np.empty(streams.size)
-    _uniforms(streams, U64(ctr), out)
+    out = np.empty(streams.size, dtype)
+    kernel(streams, U64(ctr), out)
     return out
+
+
+def uniforms(streams, ctr: int):
+    return _per_stream(_uniforms, streams, ctr, np.float64)
 
 
 def raw_bits(streams, ctr: int):
-    streams = _as_keys(streams)
-    out = np.empty(streams.size, np.uint64)
-    _bits(streams, U64(ctr), out)
-    return out
+    return _per_stream(_bits, streams, ctr, np.uint64)
 
 
 def normals(streams, ctr: int):
-    streams = _as_keys(streams)
-    out = np.empty(streams.size)
-    _normals(streams, U64(ctr), out)
-    return out
+    return _per_stream(_normals, streams, ctr, np.float64)
 
 
 @njit(cache=True)

@@ -135,7 +135,7 @@ OUTER_BINS = " (the outer bins also hold the values beyond them)"
 
 def amount_section(con, run_dir: Path) -> list[str]:
     """Auth amounts per channel in US-dollar terms on log bins."""
-    edges = _log_edges(-2, 20, 4)
+    edges = _log_edges(-2, 16, 4)
     series = _histogram(con, f"""
         select f.channel as grp, f.amount / c.units_per_usd as value
         from {_behaviour(run_dir, 's2_flow_anchor_baseline')} as f
@@ -203,7 +203,7 @@ def fraud_section(con, run_dir: Path) -> list[str]:
 
 def case_delay_section(con, run_dir: Path) -> list[str]:
     """Delays of the bank's process in days, on log bins: each stage after the one before it."""
-    edges = _log_edges(-16, 9, 4)
+    edges = _log_edges(-10, 9, 4)
     day = 86_400_000_000
     series = _histogram(con, f"""
         with b as (

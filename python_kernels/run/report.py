@@ -33,8 +33,6 @@ def _esc(x) -> str:
     return html.escape(str(x), quote=True)
 
 
-# ---- sections ----------------------------------------------------------------------------
-
 def _arrivals(run_dir: Path) -> str:
     return f"read_parquet('{run_dir}/data/layer2/5B/arrival_events_5B/*/*.parquet', hive_partitioning = true)"
 
@@ -53,10 +51,11 @@ def dst_section(con, run_dir: Path) -> list[str]:
             group by all order by all""").fetchall()
         if not rows:
             continue
-        series = {f"{day} (clock change)": [0.0] * 24, "one week before": [0.0] * 24}
+        change = f"{day} (clock change)"
+        series = {change: [0.0] * 24, "one week before": [0.0] * 24}
         for on_change, hour, n in rows:
-            series[f"{day} (clock change)" if on_change else "one week before"][hour] = float(n)
-        per_hour = sum(series[f"{day} (clock change)"]) / 23
+            series[change if on_change else "one week before"][hour] = float(n)
+        per_hour = sum(series[change]) / 23
         if per_hour < DST_MIN_PER_HOUR:
             thin.append(f"{tzid} ({per_hour:.0f})")
             continue

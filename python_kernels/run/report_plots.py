@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 
 import matplotlib
 from cycler import cycler
@@ -134,7 +135,8 @@ def shares(fid: str, title: str, labels: list[str], groups: dict[str, list[float
         ax.xaxis.set_major_formatter(PERCENT)
         ax.set_xlabel(xlabel)
         return marks
-    return _figure(fid, title, 0.9 + 0.38 * len(labels) + 0.25 * -(-len(groups) // 4), draw, "below", groups)
+    legend_rows = math.ceil(len(groups) / _columns(list(groups)))
+    return _figure(fid, title, 0.9 + 0.38 * len(labels) + 0.25 * legend_rows, draw, "below", groups)
 
 
 def log_hist(fid: str, title: str, edges: list[float], series: dict[str, list[float]], xlabel: str,

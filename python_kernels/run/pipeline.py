@@ -79,14 +79,12 @@ def _measure(meter):
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Check the seed, threads, policies, preset, seed files, run directory and disk, then claim
+    """Check the seed, policies, preset, seed files, run directory and disk, then claim
     the run directory for this run's identity."""
     try:
         seed = check_seed(config.seed)
     except ValueError as e:
         raise runs.RunError(f"--seed: {e}", ExitCode.BAD_INPUT) from None
-    if config.threads < 1 or config.threads > 64:
-        raise runs.RunError(f"--threads must be between 1 and 64, got {config.threads}", ExitCode.BAD_INPUT)
     policy_dir = Path(config.policies).resolve()
     try:
         policies = load_policies(policy_dir)

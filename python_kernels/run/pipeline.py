@@ -1,5 +1,6 @@
-"""One run as steps: prepare (everything checked before anything is written), build, publish,
-validate, write the receipt. `run` chains them; certify and bench call it."""
+"""One run as steps: prepare (everything checked before anything is written), then, holding the
+run directory's lock, claim it, build, publish, validate and write the receipt. `run` chains
+them; certify calls it, bench holds the lock over `execute` and its own measurements."""
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +12,7 @@ from pathlib import Path
 from python_kernels.core.digest import table_digest
 from python_kernels.core.policies import PolicyError, load_policies
 from python_kernels.core.rng import check_seed
-from python_kernels.run import dbt, runs, states, validation
+from python_kernels.run import dbt, lock, runs, states, validation
 from python_kernels.run.datasets import DATASETS
 from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.progress import Progress, say
@@ -79,8 +80,7 @@ def _measure(meter):
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Check the seed, policies, preset, seed files, run directory and disk, then claim
-    the run directory for this run's identity."""
+    """Check the seed, policies, preset, seed files, run directory and disk; nothing is written."""
     try:
         seed = check_seed(config.seed)
     except ValueError as e:
@@ -103,7 +103,6 @@ def prepare(config: RunConfig) -> Prepared:
         "parameter_hash": policies.parameter_hash,
         "manifest_fingerprint": runs.manifest_fingerprint(config.preset, preset),
     }
-    runs.claim_run_dir(run_dir, identity)
     return Prepared(config, seed, policy_dir, policies, run_dir, identity)
 
 
@@ -199,10 +198,18 @@ def write_receipt(prep: Prepared, built: BuildResult, published: PublishResult,
     return receipt
 
 
-def run(config: RunConfig, meter=None) -> RunResult:
+def run(config: RunConfig) -> RunResult:
     """Build, publish and validate one run; its exit code is OK or NOT_VALIDATED (a run that
     cannot finish raises RunError)."""
     prep = prepare(config)
+    with lock.hold(prep.run_dir):
+        return execute(prep)
+
+
+def execute(prep: Prepared, meter=None) -> RunResult:
+    """Claim the run directory, then build, publish, validate and write the receipt; the caller
+    holds the directory's lock."""
+    runs.claim_run_dir(prep.run_dir, prep.identity)
     built = build(prep, meter)
     published = publish(prep, meter)
     validated = validate(prep, meter)

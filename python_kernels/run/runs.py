@@ -141,7 +141,8 @@ def check_disk(run_dir: Path, preset_name: str, preset: dict) -> None:
 
 
 def claim_run_dir(run_dir: Path, identity: dict) -> None:
-    """Create the run directory for `identity`, or reuse it if it holds the same identity."""
+    """Create the run directory for `identity`, or reuse it if it holds the same identity; the
+    caller holds the directory's lock (lock.hold), so no other runner claims it meanwhile."""
     ident_path = run_dir / IDENTITY_FILE
     if ident_path.exists():
         try:

@@ -15,7 +15,7 @@ from python_kernels.core.rng import check_seed
 from python_kernels.run import dbt, lock, runs, states, validation
 from python_kernels.run.datasets import DATASETS
 from python_kernels.run.exit_codes import ExitCode
-from python_kernels.run.progress import Progress, say
+from python_kernels.run.progress import Plan, Progress, say
 
 SEGMENTS = ("5B", "6B")  # segments whose gates the pipeline produces (gates.yaml lists pending ones)
 
@@ -125,9 +125,11 @@ def build(prep: Prepared, meter=None) -> BuildResult:
     say(f"run {prep.run_dir.name}: preset={prep.config.preset} seed={prep.seed} "
         f"parameter_hash={prep.policies.parameter_hash[:12]} -> {prep.run_dir}")
     t0 = time.monotonic()
-    progress = Progress()
+    manifest, node_parts = dbt.plan_build(prep.run_dir, prep.dbt_vars, prep.config.threads)
+    expected = states.expected_seconds(runs.expected_arrivals(prep.policies.preset(prep.config.preset)))
+    progress = Progress(plan=Plan(node_parts, expected))
     nodes = dbt.build(prep.run_dir, prep.dbt_vars, prep.config.threads, progress,
-                      [meter] if meter is not None else [], prep.config.dbt_threads)
+                      [meter] if meter is not None else [], prep.config.dbt_threads, manifest)
     if meter is not None:
         meter.book_tests(lambda uid: states.state_of_test(nodes, uid))
     return BuildResult(t0, time.monotonic() - t0, _state_seconds(nodes, progress.node_seconds))

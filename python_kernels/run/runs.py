@@ -118,8 +118,12 @@ def _write_json_atomic(path: Path, obj) -> None:
 DISK_BYTES_PER_ARRIVAL = 500
 
 
+def expected_arrivals(preset: dict) -> int:
+    return preset["arrivals_target"] * len(preset["scenarios"])
+
+
 def disk_estimate(preset: dict) -> int:
-    return preset["arrivals_target"] * len(preset["scenarios"]) * DISK_BYTES_PER_ARRIVAL
+    return expected_arrivals(preset) * DISK_BYTES_PER_ARRIVAL
 
 
 def _tree_bytes(path: Path) -> int:

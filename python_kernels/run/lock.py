@@ -32,13 +32,14 @@ def lock_path(directory: Path) -> Path:
 
 def process_start(pid: int) -> int | None:
     """Start time of a live process in clock ticks since boot (/proc/<pid>/stat field 22);
-    None when no such process exists."""
+    None when no such process exists or it has exited and only awaits its parent (a zombie)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
     # the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
-    return int(stat.rpartition(")")[2].split()[19])
+    fields = stat.rpartition(")")[2].split()
+    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 def _boot_time() -> float:

@@ -8,11 +8,6 @@ from typing import NamedTuple
 
 from python_kernels.run.states import node_state
 
-# Until this share of the expected work is done, the reference pace counts as much as the pace
-# measured so far: the first nodes (seeds, small world tables, dbt's own start) say little
-# about how fast the heavy states will go.
-PRIOR_SHARE = 0.1
-
 
 class Plan(NamedTuple):
     """What a build is expected to cost: the part of the work (e.g. a state's models, or its
@@ -24,16 +19,14 @@ class Plan(NamedTuple):
 
 def remaining_seconds(plan: Plan, done: dict[object, int], elapsed: float) -> float:
     """Expected seconds left: the work not done yet (a part's seconds split evenly over its
-    nodes) at the pace of the work done so far, that pace drawn towards the reference one until
-    PRIOR_SHARE of the work is done."""
+    nodes) at the pace of the work done so far. The table's seconds come from another machine,
+    so only their shares count; before any work is done they are taken as they are."""
     planned: dict[object, int] = {}
     for part in plan.node_part.values():
         planned[part] = planned.get(part, 0) + 1
-    total = sum(plan.expected.values())
     finished = sum(plan.expected.get(p, 0.0) * min(done.get(p, 0), n) / n for p, n in planned.items())
-    prior = PRIOR_SHARE * total
-    pace = (elapsed + prior) / (finished + prior) if prior > 0 else 1.0
-    return (total - finished) * pace
+    pace = elapsed / finished if finished > 0 else 1.0
+    return (sum(plan.expected.values()) - finished) * pace
 
 
 def say(msg: str) -> None:

@@ -190,8 +190,8 @@ def test_dbt_gets_the_runs_environment_and_thread_count_only_while_it_runs(tmp_p
     seen = {}
 
     class FakeRunner:
-        def __init__(self, callbacks):
-            pass
+        def __init__(self, manifest, callbacks):
+            seen["manifest"] = manifest
 
         def invoke(self, args):
             seen.update(args=args, db=os.environ["FDE_DUCKDB_PATH"], cwd=os.getcwd())
@@ -203,5 +203,5 @@ def test_dbt_gets_the_runs_environment_and_thread_count_only_while_it_runs(tmp_p
     assert seen["args"][seen["args"].index("--threads") + 1] == "1"
     assert seen["db"] == str(tmp_path / "work" / "engine.duckdb") and seen["cwd"] == str(dbt.PROJECT_DIR)
     assert dict(os.environ) == before and os.getcwd() == cwd
-    dbt.invoke("build", tmp_path, {}, 2, Progress(), [])
-    assert "--threads" not in seen["args"]
+    dbt.invoke("build", tmp_path, {}, 2, Progress(), [], manifest="parsed")
+    assert "--threads" not in seen["args"] and seen["manifest"] == "parsed"

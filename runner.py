@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 
-from python_kernels.run import commands, pipeline
+from python_kernels.run import commands, options, pipeline
 from python_kernels.run.exit_codes import ExitCode, epilog
 from python_kernels.run.progress import say
 from python_kernels.run.runs import PROJECT_DIR, RunError
@@ -29,14 +29,31 @@ def run_config(args) -> pipeline.RunConfig:
 
 def build_options(parser, default_run_dir: str) -> None:
     """The options of a command that builds one run."""
-    parser.add_argument("--preset", default="small", help="tiny, small (default), medium or large")
-    parser.add_argument("--seed", type=int, default=42, help="run seed, an integer in [0, 2**63) (default 42)")
-    parser.add_argument("--run-dir", default=None,
+    parser.add_argument("--preset", type=options.preset, default="small", help="tiny, small (default), medium or large")
+    parser.add_argument("--seed", type=options.seed, default=42, help="run seed, an integer in [0, 2**63) (default 42)")
+    parser.add_argument("--run-dir", type=options.folder, default=None,
                         help=f"run directory below the runs root (default {default_run_dir})")
-    parser.add_argument("--policies", default=str(PROJECT_DIR / "policies"),
+    policies_option(parser)
+    threads_option(parser, "DuckDB threads")
+
+
+def policies_option(parser) -> None:
+    parser.add_argument("--policies", type=options.folder, default=str(PROJECT_DIR / "policies"),
                         help="policy folder (default: the project's policies/)")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
-                        help="DuckDB threads (default 2, or FDE_THREADS)")
+
+
+def threads_option(parser, what: str) -> None:
+    parser.add_argument("--threads", type=options.threads, default=os.environ.get("FDE_THREADS", "2"),
+                        help=f"{what}, an integer in [1, {options.MAX_THREADS}] (default 2, or FDE_THREADS)")
+
+
+def default_run_options(parser) -> None:
+    """The options of a command that reads one existing run."""
+    parser.add_argument("--run-dir", type=options.folder, default=None,
+                        help="the run (default runs/<preset>-seed<seed>)")
+    parser.add_argument("--preset", type=options.preset, default="small",
+                        help="preset of the default run directory (default small)")
+    parser.add_argument("--seed", type=options.seed, default=42, help="seed of the default run directory (default 42)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,20 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Write <run-dir>/report.html: arrivals around the DST changes, weekly "
                                      "shapes, arrivals over the horizon and the gateboard, from the "
                                      "run's published data. Opens without network.")
-    rep.add_argument("--run-dir", default=None, help="the run (default runs/<preset>-seed<seed>)")
-    rep.add_argument("--preset", default="small", help="preset of the default run directory (default small)")
-    rep.add_argument("--seed", type=int, default=42, help="seed of the default run directory (default 42)")
+    default_run_options(rep)
     rep.set_defaults(func=lambda a: commands.report(a.run_dir, a.preset, a.seed))
 
     doc = sub.add_parser("docs", help="write the dbt documentation site of a run as one static page",
                          description="dbt docs generate --static against the run's database: "
                                      "<run-dir>/docs/index.html with every model, column description and "
                                      "the lineage world -> 5B -> 6B -> gates. Opens without network.")
-    doc.add_argument("--run-dir", default=None, help="the run (default runs/<preset>-seed<seed>)")
-    doc.add_argument("--preset", default="small", help="preset of the default run directory (default small)")
-    doc.add_argument("--seed", type=int, default=42, help="seed of the default run directory (default 42)")
-    doc.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
-                     help="DuckDB threads (default 2, or FDE_THREADS)")
+    default_run_options(doc)
+    threads_option(doc, "DuckDB threads")
     doc.set_defaults(func=lambda a: commands.docs(a.run_dir, a.preset, a.seed, a.threads))
 
     cer = sub.add_parser("certify", help="build or reuse one run per seed and decide certification",
@@ -76,15 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "then write per-seed gateboards (JSON + Markdown), validation_summary.json, "
                                      "seed_comparison.csv, regression_report.md and gate_decision.json, and decide "
                                      "PASS_BPLUS_ROBUST, PASS_B or HOLD_REMEDIATE per segment (exit 0 only on a pass).")
-    cer.add_argument("--preset", default="small", help="preset of every run (default small)")
-    cer.add_argument("--seeds", default=None,
-                     help="comma-separated seeds (default: certification.required_seeds of gates.yaml)")
-    cer.add_argument("--out", default=None,
+    cer.add_argument("--preset", type=options.preset, default="small", help="preset of every run (default small)")
+    cer.add_argument("--seeds", type=options.seed_list, default=None,
+                     help=f"{options.SEEDS_ALLOWED} (default: certification.required_seeds of gates.yaml)")
+    cer.add_argument("--out", type=options.folder, default=None,
                      help="artefact directory below the runs root (default runs/certification-<preset>)")
-    cer.add_argument("--policies", default=str(PROJECT_DIR / "policies"),
-                     help="policy folder (default: the project's policies/)")
-    cer.add_argument("--threads", type=int, default=int(os.environ.get("FDE_THREADS", "2")),
-                     help="DuckDB threads of the runs it builds (default 2, or FDE_THREADS)")
+    policies_option(cer)
+    threads_option(cer, "DuckDB threads of the runs it builds")
     cer.set_defaults(func=lambda a: commands.certify(a.preset, a.seeds, a.out, a.policies, a.threads))
 
     ben = sub.add_parser("bench", help="build one run from an empty database and measure every state",
@@ -100,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # argparse refused an option (BAD_INPUT) or printed --help
+        return int(e.code or 0)
     try:
         return int(args.func(args))
     except RunError as e:

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 from python_kernels.core.policies import PolicyError, load_policies
-from python_kernels.core.rng import check_seed
-from python_kernels.run import dbt, pipeline, runs, states
+from python_kernels.run import dbt, lock, pipeline, runs, states
 from python_kernels.run.datasets import DATASETS
 from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.progress import say
@@ -19,11 +18,12 @@ from python_kernels.run.progress import say
 def report(run_dir: str | None, preset: str, seed: int) -> ExitCode:
     from python_kernels.run import report as html_report
 
-    path = runs.resolve_run_dir(run_dir, preset, check_seed(seed))
+    path = runs.resolve_run_dir(run_dir, preset, seed)
     if not path.is_dir():
         raise runs.RunError(f"no run at {path}; run `runner.py run` first or give --run-dir", ExitCode.BAD_INPUT)
     try:
-        out = html_report.write_report(path)
+        with lock.hold(path):
+            out = html_report.write_report(path)
     except html_report.ReportError as e:
         raise runs.RunError(str(e), ExitCode.BAD_INPUT) from None
     say(f"report: {out}")
@@ -31,27 +31,27 @@ def report(run_dir: str | None, preset: str, seed: int) -> ExitCode:
 
 
 def docs(run_dir: str | None, preset: str, seed: int, threads: int) -> ExitCode:
-    path = runs.resolve_run_dir(run_dir, preset, check_seed(seed))
+    path = runs.resolve_run_dir(run_dir, preset, seed)
     try:
         receipt = json.loads((path / runs.RECEIPT_FILE).read_text())
     except (OSError, ValueError):
         raise runs.RunError(f"no complete run at {path}: docs read the run's database; "
                             "run `runner.py run` first or give --run-dir", ExitCode.BAD_INPUT) from None
     vars_ = {"seed": receipt["seed"], "preset": receipt["preset"], "policy_dir": receipt["policy_dir"]}
-    static = dbt.docs_generate(path, vars_, threads)
     out = path / "docs" / "index.html"
-    out.parent.mkdir(exist_ok=True)
-    tmp = out.with_name(".index.html.tmp")
-    tmp.write_bytes(static.read_bytes())
-    tmp.replace(out)
+    with lock.hold(path):
+        static = dbt.docs_generate(path, vars_, threads)
+        out.parent.mkdir(exist_ok=True)
+        tmp = out.with_name(".index.html.tmp")
+        tmp.write_bytes(static.read_bytes())
+        tmp.replace(out)
     say(f"docs: {out} (one self-contained page: every model, its columns and the lineage graph)")
     return ExitCode.OK
 
 
-def certify(preset: str, seeds_arg: str | None, out: str | None, policies: str, threads: int) -> ExitCode:
+def certify(preset: str, seeds_arg: list[int] | None, out: str | None, policies: str, threads: int) -> ExitCode:
     """Build (or reuse, when validated with the same identity) one run per seed, then decide."""
     from python_kernels.run import certify as artefacts
-    from python_kernels.run import validation
 
     policy_dir = Path(policies).resolve()
     try:
@@ -59,41 +59,20 @@ def certify(preset: str, seeds_arg: str | None, out: str | None, policies: str, 
         loaded.preset(preset)
     except PolicyError as e:
         raise runs.RunError(str(e), ExitCode.BAD_INPUT) from None
-    try:
-        seeds = [check_seed(int(x)) for x in seeds_arg.split(",")] if seeds_arg else \
-            list(loaded["gates"]["certification"]["required_seeds"])
-    except ValueError as e:
-        raise runs.RunError(f"--seeds must be comma-separated integers in [0, 2**63): {e}",
-                            ExitCode.BAD_INPUT) from None
-    if len(set(seeds)) != len(seeds):
-        raise runs.RunError(f"--seeds has a repeated seed: {seeds_arg}", ExitCode.BAD_INPUT)
+    seeds = seeds_arg if seeds_arg is not None else list(loaded["gates"]["certification"]["required_seeds"])
     out_dir = runs.resolve_run_dir(out or str(runs.runs_root() / f"certification-{preset}"), preset, seeds[0])
     fingerprint = runs.manifest_fingerprint(preset, loaded.preset(preset))
     reports, flagged, run_dirs = {}, {}, {}
-    for i, seed in enumerate(seeds, 1):
-        run_dir = runs.resolve_run_dir(None, preset, seed)
-        wanted = {"seed": seed, "preset": preset, "parameter_hash": loaded.parameter_hash,
-                  "manifest_fingerprint": fingerprint}
-        try:
-            valid = validation.open_run(run_dir)
-            reuse = all(valid.identity.get(k) == v for k, v in wanted.items())
-        except validation.ValidationError:
-            reuse = False
-        say(f"certify [{i}/{len(seeds)}] seed {seed}: " + ("reusing the validated run " if reuse else "building ")
-            + str(run_dir))
-        if not reuse:
-            # a run that is published but not validated is a verdict to record; any other failure
-            # leaves nothing to grade
-            try:
-                pipeline.run(pipeline.RunConfig(preset=preset, seed=seed, policies=str(policy_dir), threads=threads))
-            except runs.RunError as e:
-                raise runs.RunError(f"certification stopped: the run of seed {seed} failed "
-                                    f"(exit {int(e.exit_code)}, {e.exit_code.meaning}): {e}",
-                                    e.exit_code) from None
-        reports[seed], flagged[seed] = artefacts.read_report(run_dir)
-        run_dirs[seed] = run_dir
-        say(f"certify [{i}/{len(seeds)}] seed {seed}: {reports[seed]['verdict']} (grade {reports[seed]['grade']})")
-    decision = artefacts.write_artefacts(out_dir, reports, flagged, run_dirs, loaded["gates"], pipeline.SEGMENTS)
+    with lock.hold(out_dir):
+        for i, seed in enumerate(seeds, 1):
+            run_dir = runs.resolve_run_dir(None, preset, seed)
+            wanted = {"seed": seed, "preset": preset, "parameter_hash": loaded.parameter_hash,
+                      "manifest_fingerprint": fingerprint}
+            with lock.hold(run_dir):  # a run reused here must not be rebuilt under it
+                reports[seed], flagged[seed] = _certified_run(run_dir, wanted, f"[{i}/{len(seeds)}]", policy_dir,
+                                                              threads)
+            run_dirs[seed] = run_dir
+        decision = artefacts.write_artefacts(out_dir, reports, flagged, run_dirs, loaded["gates"], pipeline.SEGMENTS)
     for seg, d in decision["segments"].items():
         cv = decision["stability"][seg]["cv_overall"]
         say(f"certify {seg}: {d} (worst cross-seed cv {'n/a' if cv is None else f'{cv:.4f}'})")
@@ -103,23 +82,58 @@ def certify(preset: str, seeds_arg: str | None, out: str | None, policies: str, 
     return ExitCode.OK if decision["decision"] in artefacts.PASSING else ExitCode.CERTIFICATION_HOLD
 
 
+def _certified_run(run_dir: Path, wanted: dict, step: str, policy_dir: Path, threads: int) -> tuple[dict, bool]:
+    """The validation report of the run `wanted` names (reused when validated with that identity,
+    otherwise built) and whether its flag is valid."""
+    from python_kernels.run import certify as artefacts
+    from python_kernels.run import validation
+
+    seed = wanted["seed"]
+    try:
+        reuse = all(validation.open_run(run_dir).identity.get(k) == v for k, v in wanted.items())
+    except validation.ValidationError:
+        reuse = False
+    say(f"certify {step} seed {seed}: " + ("reusing the validated run " if reuse else "building ") + str(run_dir))
+    if not reuse:
+        # a run that is published but not validated is a verdict to record; any other failure
+        # leaves nothing to grade
+        try:
+            pipeline.run(pipeline.RunConfig(preset=wanted["preset"], seed=seed, policies=str(policy_dir),
+                                            threads=threads))
+        except runs.RunError as e:
+            raise runs.RunError(f"certification stopped: the run of seed {seed} failed "
+                                f"(exit {int(e.exit_code)}, {e.exit_code.meaning}): {e}", e.exit_code) from None
+    report, flagged = artefacts.read_report(run_dir)
+    say(f"certify {step} seed {seed}: {report['verdict']} (grade {report['grade']})")
+    return report, flagged
+
+
 def bench(config: pipeline.RunConfig) -> ExitCode:
     """Build one run from an empty database, measuring every state, then W and the tables."""
-    import platform
-
     from python_kernels.run import bench as measure
 
     if config.run_dir is None:
         config = dataclasses.replace(config, run_dir=str(runs.runs_root() / f"bench-{config.preset}-seed{config.seed}"))
     # One dbt node at a time, so every second, CPU second and byte of RSS belongs to one state.
     config = dataclasses.replace(config, dbt_threads=1)
-    meter = measure.Meter(states.node_state)
     t0 = time.monotonic()
-    try:
-        result = pipeline.run(config, meter)
-    finally:
-        peak = meter.close()
-    total = time.monotonic() - t0
+    prep = pipeline.prepare(config)
+    with lock.hold(prep.run_dir):
+        meter = measure.Meter(states.node_state)
+        try:
+            result = pipeline.execute(prep, meter)
+        finally:
+            peak = meter.close()
+        _write_bench(config, meter, result, time.monotonic() - t0, peak)
+    return result.exit_code
+
+
+def _write_bench(config: pipeline.RunConfig, meter, result: pipeline.RunResult, total: float, peak: int) -> None:
+    """W of the run's own tables, then bench.{md,json} and the scaling table."""
+    import platform
+
+    from python_kernels.run import bench as measure
+
     run_dir, receipt = result.run_dir, result.receipt
 
     say("bench: measuring the raw zstd Parquet write rate (W) of the run's own tables")
@@ -149,4 +163,3 @@ def bench(config: pipeline.RunConfig) -> ExitCode:
     (runs.runs_root() / "bench_scaling.md").write_text(scaling)
     print(table + "\n" + scaling, flush=True)
     say(f"bench: {out / 'bench.md'}, {out / 'bench.json'}; scaling table {runs.runs_root() / 'bench_scaling.md'}")
-    return result.exit_code

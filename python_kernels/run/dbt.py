@@ -8,12 +8,13 @@ import json
 import os
 from pathlib import Path
 
-from python_kernels.run import runs
+from python_kernels.run import runs, states
 from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.progress import Progress
 
 PROJECT_DIR = runs.PROJECT_DIR
 BUILD_RESULTS = "build_run_results.json"
+GATE_TAG = "gate"  # the gate tests: left out of the build, run after publishing (gate_tests)
 
 
 @contextlib.contextmanager
@@ -45,11 +46,12 @@ def _run_environment(run_dir: Path, threads: int):
 
 
 def invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress: Progress,
-           selection: list[str], callbacks=(), dbt_threads: int | None = None):
+           selection: list[str], callbacks=(), dbt_threads: int | None = None, manifest=None):
     """Run one dbt command for this run and release DuckDB afterwards.
 
     `dbt_threads` is how many nodes dbt runs at once (default: the profile's, FDE_DBT_THREADS
-    or 2). dbt-duckdb keeps its connection open after the command; the runner's own connection
+    or 2); `manifest`, one parsed for the same vars, spares dbt parsing again. dbt-duckdb
+    keeps its connection open after the command; the runner's own connection
     to the same file needs it closed first (DuckDB refuses a second, differently configured one).
     """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -62,7 +64,7 @@ def invoke(command: str, run_dir: Path, vars_: dict, threads: int, progress: Pro
             *(["--threads", str(dbt_threads)] if dbt_threads is not None else []), *selection]
     with _run_environment(run_dir, threads):
         try:
-            return dbtRunner(callbacks=[progress, *callbacks]).invoke(args)
+            return dbtRunner(manifest=manifest, callbacks=[progress, *callbacks]).invoke(args)
         finally:
             progress.close()
             env = DuckDBConnectionManager._ENV
@@ -75,10 +77,27 @@ def _log(run_dir: Path) -> str:
     return f"log: {run_dir / 'logs' / 'dbt.log'}"
 
 
+def plan_build(run_dir: Path, vars_: dict, threads: int) -> tuple[object, dict[str, tuple[str, str]]]:
+    """Parse the project for this run: the manifest (for `build`) and, for every node the build
+    runs, its state and part of it (states.WORK for a model or seed, states.TESTS for a data
+    test; a test that reads no node counts under "seeds")."""
+    result = invoke("parse", run_dir, vars_, threads, Progress(), [])
+    if not result.success:
+        raise runs.RunError(f"dbt parse failed: {result.exception or 'see the dbt log'}\n{_log(run_dir)}",
+                            ExitCode.PIPELINE_FAILED)
+    nodes = json.loads((run_dir / "work" / "target" / "manifest.json").read_text())["nodes"]
+    planned = {uid: ((states.state_of_test(nodes, uid) or "seeds", states.TESTS) if node["resource_type"] == "test"
+                     else (states.declared(node["config"]["meta"]), states.WORK))
+               for uid, node in nodes.items()
+               if node["resource_type"] in ("model", "seed", "test") and GATE_TAG not in node["tags"]}
+    return result.result, planned
+
+
 def build(run_dir: Path, vars_: dict, threads: int, progress: Progress, callbacks=(),
-          dbt_threads: int | None = None) -> dict:
+          dbt_threads: int | None = None, manifest=None) -> dict:
     """Build models, seeds and data tests except the gate tests; returns the manifest's nodes."""
-    result = invoke("build", run_dir, vars_, threads, progress, ["--exclude", "tag:gate"], callbacks, dbt_threads)
+    result = invoke("build", run_dir, vars_, threads, progress, ["--exclude", f"tag:{GATE_TAG}"], callbacks,
+                    dbt_threads, manifest)
     if not result.success:
         detail = "\n  ".join(progress.failures[:10]) or str(result.exception or "see the dbt log")
         raise runs.RunError(f"dbt build failed:\n  {detail}\n{_log(run_dir)}", ExitCode.PIPELINE_FAILED)
@@ -89,7 +108,8 @@ def build(run_dir: Path, vars_: dict, threads: int, progress: Progress, callback
 
 def gate_tests(run_dir: Path, vars_: dict, threads: int, dbt_threads: int | None = None) -> Path:
     """Run the gate tests (a failing gate is a verdict, not a crash); returns their results file."""
-    result = invoke("test", run_dir, vars_, threads, Progress(), ["--select", "tag:gate"], dbt_threads=dbt_threads)
+    result = invoke("test", run_dir, vars_, threads, Progress(), ["--select", f"tag:{GATE_TAG}"],
+                    dbt_threads=dbt_threads)
     path = run_dir / "work" / "target" / "run_results.json"
     if result.exception is not None or not path.exists():
         raise runs.RunError(f"dbt gate tests could not run: {result.exception}\n{_log(run_dir)}",

@@ -17,8 +17,9 @@ class ExitCode(enum.IntEnum):
     OK = 0, "success"
     BAD_INPUT = 2, ("bad input (arguments, preset, seed, policies, run directory, seed files, "
                     "not enough free disk): nothing is written")
-    RUN_DIR_TAKEN = 3, ("the run directory belongs to a run with another identity (seed, preset or "
-                        "policies), or is not a run of this engine: it is left untouched")
+    RUN_DIR_TAKEN = 3, ("the run directory (or certify's --out) is in use by another live runner process "
+                        "(the message names its pid and start time), belongs to a run with another identity "
+                        "(seed, preset or policies), or is not a run of this engine: it is left untouched")
     PIPELINE_FAILED = 4, "the pipeline (dbt build, gate tests or docs) failed"
     PUBLISH_FAILED = 5, "publishing or the receipt failed"
     NOT_VALIDATED = 6, ("the run is published but failed validation (a hard gate or required check "

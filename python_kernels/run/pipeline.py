@@ -1,5 +1,6 @@
-"""One run as steps: prepare (everything checked before anything is written), build, publish,
-validate, write the receipt. `run` chains them; certify and bench call it."""
+"""One run as steps: prepare (everything checked before anything is written), then, holding the
+run directory's lock, claim it, build, publish, validate and write the receipt. `run` chains
+them; certify calls it, bench holds the lock over `execute` and its own measurements."""
 from __future__ import annotations
 
 import contextlib
@@ -11,10 +12,10 @@ from pathlib import Path
 from python_kernels.core.digest import table_digest
 from python_kernels.core.policies import PolicyError, load_policies
 from python_kernels.core.rng import check_seed
-from python_kernels.run import dbt, runs, states, validation
+from python_kernels.run import dbt, lock, runs, states, validation
 from python_kernels.run.datasets import DATASETS
 from python_kernels.run.exit_codes import ExitCode
-from python_kernels.run.progress import Progress, say
+from python_kernels.run.progress import Plan, Progress, say
 
 SEGMENTS = ("5B", "6B")  # segments whose gates the pipeline produces (gates.yaml lists pending ones)
 
@@ -79,14 +80,11 @@ def _measure(meter):
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Check the seed, threads, policies, preset, seed files, run directory and disk, then claim
-    the run directory for this run's identity."""
+    """Check the seed, policies, preset, seed files, run directory and disk; nothing is written."""
     try:
         seed = check_seed(config.seed)
     except ValueError as e:
         raise runs.RunError(f"--seed: {e}", ExitCode.BAD_INPUT) from None
-    if config.threads < 1 or config.threads > 64:
-        raise runs.RunError(f"--threads must be between 1 and 64, got {config.threads}", ExitCode.BAD_INPUT)
     policy_dir = Path(config.policies).resolve()
     try:
         policies = load_policies(policy_dir)
@@ -105,7 +103,6 @@ def prepare(config: RunConfig) -> Prepared:
         "parameter_hash": policies.parameter_hash,
         "manifest_fingerprint": runs.manifest_fingerprint(config.preset, preset),
     }
-    runs.claim_run_dir(run_dir, identity)
     return Prepared(config, seed, policy_dir, policies, run_dir, identity)
 
 
@@ -128,9 +125,11 @@ def build(prep: Prepared, meter=None) -> BuildResult:
     say(f"run {prep.run_dir.name}: preset={prep.config.preset} seed={prep.seed} "
         f"parameter_hash={prep.policies.parameter_hash[:12]} -> {prep.run_dir}")
     t0 = time.monotonic()
-    progress = Progress()
+    manifest, node_parts = dbt.plan_build(prep.run_dir, prep.dbt_vars, prep.config.threads)
+    expected = states.expected_seconds(runs.expected_arrivals(prep.policies.preset(prep.config.preset)))
+    progress = Progress(plan=Plan(node_parts, expected))
     nodes = dbt.build(prep.run_dir, prep.dbt_vars, prep.config.threads, progress,
-                      [meter] if meter is not None else [], prep.config.dbt_threads)
+                      [meter] if meter is not None else [], prep.config.dbt_threads, manifest)
     if meter is not None:
         meter.book_tests(lambda uid: states.state_of_test(nodes, uid))
     return BuildResult(t0, time.monotonic() - t0, _state_seconds(nodes, progress.node_seconds))
@@ -201,10 +200,18 @@ def write_receipt(prep: Prepared, built: BuildResult, published: PublishResult,
     return receipt
 
 
-def run(config: RunConfig, meter=None) -> RunResult:
+def run(config: RunConfig) -> RunResult:
     """Build, publish and validate one run; its exit code is OK or NOT_VALIDATED (a run that
     cannot finish raises RunError)."""
     prep = prepare(config)
+    with lock.hold(prep.run_dir):
+        return execute(prep)
+
+
+def execute(prep: Prepared, meter=None) -> RunResult:
+    """Claim the run directory, then build, publish, validate and write the receipt; the caller
+    holds the directory's lock."""
+    runs.claim_run_dir(prep.run_dir, prep.identity)
     built = build(prep, meter)
     published = publish(prep, meter)
     validated = validate(prep, meter)

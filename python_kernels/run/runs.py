@@ -118,8 +118,12 @@ def _write_json_atomic(path: Path, obj) -> None:
 DISK_BYTES_PER_ARRIVAL = 500
 
 
+def expected_arrivals(preset: dict) -> int:
+    return preset["arrivals_target"] * len(preset["scenarios"])
+
+
 def disk_estimate(preset: dict) -> int:
-    return preset["arrivals_target"] * len(preset["scenarios"]) * DISK_BYTES_PER_ARRIVAL
+    return expected_arrivals(preset) * DISK_BYTES_PER_ARRIVAL
 
 
 def _tree_bytes(path: Path) -> int:
@@ -141,7 +145,8 @@ def check_disk(run_dir: Path, preset_name: str, preset: dict) -> None:
 
 
 def claim_run_dir(run_dir: Path, identity: dict) -> None:
-    """Create the run directory for `identity`, or reuse it if it holds the same identity."""
+    """Create the run directory for `identity`, or reuse it if it holds the same identity; the
+    caller holds the directory's lock (lock.hold), so no other runner claims it meanwhile."""
     ident_path = run_dir / IDENTITY_FILE
     if ident_path.exists():
         try:

@@ -12,7 +12,7 @@ import pytest
 
 import runner
 from conftest import _receipt
-from python_kernels.run import bench, commands, pipeline, runs, states
+from python_kernels.run import bench, commands, lock, pipeline, runs, states
 from python_kernels.run.exit_codes import ExitCode
 
 STATES = ("5B.S1", "5B.S2", "5B.S3", "5B.S4", "5B.S5", "6B.S1", "6B.S2", "6B.S3", "6B.S4", "6B.S5")
@@ -166,11 +166,11 @@ def test_scaling_table_compares_each_preset_with_the_one_before():
 def test_bench_builds_one_node_at_a_time_without_touching_the_environment(runs_root, monkeypatch):
     seen = {}
 
-    def fake_run(config, meter):
-        seen["config"] = config
+    def fake_execute(prep, meter):
+        seen["config"] = prep.config
         raise runs.RunError("stop here", ExitCode.PIPELINE_FAILED)
 
-    monkeypatch.setattr(pipeline, "run", fake_run)
+    monkeypatch.setattr(pipeline, "execute", fake_execute)
     before = dict(os.environ)
     config = pipeline.RunConfig(preset="tiny", seed=42, policies="policies", threads=2)
     with pytest.raises(runs.RunError, match="stop here"):
@@ -178,6 +178,7 @@ def test_bench_builds_one_node_at_a_time_without_touching_the_environment(runs_r
     assert seen["config"].dbt_threads == 1
     assert seen["config"].run_dir == str(runs_root / "bench-tiny-seed42")
     assert dict(os.environ) == before
+    assert not lock.lock_path(runs_root / "bench-tiny-seed42").exists()  # released on the error
 
 
 def test_dbt_gets_the_runs_environment_and_thread_count_only_while_it_runs(tmp_path, monkeypatch):
@@ -189,8 +190,8 @@ def test_dbt_gets_the_runs_environment_and_thread_count_only_while_it_runs(tmp_p
     seen = {}
 
     class FakeRunner:
-        def __init__(self, callbacks):
-            pass
+        def __init__(self, manifest, callbacks):
+            seen["manifest"] = manifest
 
         def invoke(self, args):
             seen.update(args=args, db=os.environ["FDE_DUCKDB_PATH"], cwd=os.getcwd())
@@ -202,5 +203,5 @@ def test_dbt_gets_the_runs_environment_and_thread_count_only_while_it_runs(tmp_p
     assert seen["args"][seen["args"].index("--threads") + 1] == "1"
     assert seen["db"] == str(tmp_path / "work" / "engine.duckdb") and seen["cwd"] == str(dbt.PROJECT_DIR)
     assert dict(os.environ) == before and os.getcwd() == cwd
-    dbt.invoke("build", tmp_path, {}, 2, Progress(), [])
-    assert "--threads" not in seen["args"]
+    dbt.invoke("build", tmp_path, {}, 2, Progress(), [], manifest="parsed")
+    assert "--threads" not in seen["args"] and seen["manifest"] == "parsed"

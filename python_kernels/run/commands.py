@@ -60,12 +60,13 @@ def certify(preset: str, seeds_arg: list[int] | None, out: str | None, policies:
     except PolicyError as e:
         raise runs.RunError(str(e), ExitCode.BAD_INPUT) from None
     seeds = seeds_arg if seeds_arg is not None else list(loaded["gates"]["certification"]["required_seeds"])
-    out_dir = runs.resolve_run_dir(out or str(runs.runs_root() / f"certification-{preset}"), preset, seeds[0])
+    default_out = runs.runs_root() / f"certification-{preset}{runs.policy_suffix(loaded.parameter_hash)}"
+    out_dir = runs.resolve_run_dir(out or str(default_out), preset, seeds[0])
     fingerprint = runs.manifest_fingerprint(preset, loaded.preset(preset))
     reports, flagged, run_dirs = {}, {}, {}
     with lock.hold(out_dir):
         for i, seed in enumerate(seeds, 1):
-            run_dir = runs.resolve_run_dir(None, preset, seed)
+            run_dir = runs.resolve_run_dir(None, preset, seed, loaded.parameter_hash)
             wanted = {"seed": seed, "preset": preset, "parameter_hash": loaded.parameter_hash,
                       "manifest_fingerprint": fingerprint}
             with lock.hold(run_dir):  # a run reused here must not be rebuilt under it

@@ -95,7 +95,7 @@ def prepare(config: RunConfig) -> Prepared:
         raise runs.RunError(f"unknown preset {config.preset!r}; allowed: {', '.join(known)}", ExitCode.BAD_INPUT)
     preset = policies.preset(config.preset)
     runs.check_seed_files()
-    run_dir = runs.resolve_run_dir(config.run_dir, config.preset, seed)
+    run_dir = runs.resolve_run_dir(config.run_dir, config.preset, seed, policies.parameter_hash)
     runs.check_disk(run_dir, config.preset, preset)
     identity = {
         "seed": seed,

@@ -17,6 +17,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from python_kernels.core.policies import load_policies
 from python_kernels.run.datasets import Dataset
 from python_kernels.run.exit_codes import ExitCode
 
@@ -39,11 +40,23 @@ def runs_root() -> Path:
     return Path(os.environ.get("FDE_RUNS_ROOT", PROJECT_DIR / "runs")).resolve()
 
 
-def resolve_run_dir(run_dir: str | None, preset: str, seed: int) -> Path:
+def policy_suffix(parameter_hash: str | None) -> str:
+    """'' for the project's own policy set, else '-' and the first 12 hex of its parameter_hash:
+    appended to default directory names so a profile's runs never collide with the default ones."""
+    if parameter_hash is None or parameter_hash == load_policies(PROJECT_DIR / "policies").parameter_hash:
+        return ""
+    return f"-{parameter_hash[:12]}"
+
+
+def default_run_name(preset: str, seed: int, parameter_hash: str | None = None) -> str:
+    return f"{preset}-seed{seed}{policy_suffix(parameter_hash)}"
+
+
+def resolve_run_dir(run_dir: str | None, preset: str, seed: int, parameter_hash: str | None = None) -> Path:
     """The run directory, confined to the runs root; `..` is refused outright."""
     root = runs_root()
     if run_dir is None:
-        return root / f"{preset}-seed{seed}"
+        return root / default_run_name(preset, seed, parameter_hash)
     if ".." in Path(run_dir).parts:
         raise RunError(f"--run-dir {run_dir!r} contains '..'; give a path inside {root}", ExitCode.BAD_INPUT)
     candidate = Path(run_dir)

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 import runner
-from python_kernels.run import certify, dbt, pipeline
+from python_kernels.run import certify, dbt, pipeline, runs
 from python_kernels.run import validation
 from python_kernels.core.policies import load_policies
 from python_kernels.run.exit_codes import ExitCode
@@ -35,7 +35,10 @@ def test_certify_holds_on_a_run_with_broken_latencies(runs_root, policy_copy, ca
     failing = [b for b in decision["blockers"] if b["segment"] == "6B" and b["id"] == "gates_fail_b"]
     assert failing and "5:6B.T14" in failing[0]["details"]["seed_gates"]
     assert {"segment": "run", "id": "runs_not_validated", "details": {"seeds": [5]}} in decision["blockers"]
-    assert not (runs_root / "tiny-seed5" / "validation" / validation.FLAG).exists()
+    # a policy set other than the project's own builds into its own run directories
+    run_dir = runs_root / runs.default_run_name("tiny", 5, load_policies(policies).parameter_hash)
+    assert run_dir.name.startswith("tiny-seed5-") and (run_dir / "run_receipt.json").exists()
+    assert not (run_dir / "validation" / validation.FLAG).exists()
     summary = json.loads((out / "validation_summary.json").read_text())
     assert summary["5"]["passed_flag"] is False and "6B.T14" in summary["5"]["blockers"]
     assert "6B.T14" in (out / "regression_report.md").read_text()

@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from python_kernels.core import rng
 from python_kernels.core.arrow import column
-from python_kernels.core.vocabulary import US_PER_HOUR, VIRTUAL_MODES
+from python_kernels.core.vocabulary import BLOCK_ROWS, US_PER_HOUR, VIRTUAL_MODES
 from python_kernels.world.tz import offset_at
 
 U64 = np.uint64
@@ -75,42 +75,47 @@ class ArrivalRows(NamedTuple):
 
 
 @njit(cache=True)
-def _expand_row(r, rows, series, routing, tz_table, p_virtual_hybrid, o):
-    """The arrivals of count row r, written from rows.out_offset[r] on."""
-    st = rows.stream[r]
-    s = rows.series[r]
-    m = series.merchant[s]
-    mode = series.mode[s]
-    base = rows.out_offset[r]
-    for j in range(rows.count[r]):
-        k = U64(COUNTERS_PER_ARRIVAL * j)
-        t = rows.bucket_start_us[r] + min(int(rng.uniform(st, k + C_TIME) * US_PER_HOUR), US_PER_HOUR - 1)
-        virtual = mode == VIRTUAL_ONLY or (mode == HYBRID and rng.uniform(st, k + C_VIRTUAL) < p_virtual_hybrid)
-        if virtual:
-            lo = routing.edge_ptr[m]
-            i = lo + rng.alias_draw(st, k + C_ROUTE, routing.edge_prob, routing.edge_alias, lo,
-                                    routing.edge_ptr[m + 1] - lo)
-            o.route_index[base + j] = routing.edge_index[i]
-            tz = routing.edge_tz[i]
-        else:
-            lo = series.site_lo[s]
-            i = lo + rng.alias_draw(st, k + C_ROUTE, routing.site_prob, routing.site_alias, lo, series.site_n[s])
-            o.route_index[base + j] = routing.site_index[i]
-            tz = routing.site_tz[i]
-        off = offset_at(tz, t, tz_table.start_us, tz_table.offset_min, tz_table.ptr)
-        o.ts_utc_us[base + j] = t
-        o.ts_local_us[base + j] = t + off * 60_000_000
-        o.offset_min[base + j] = off
-        o.is_virtual[base + j] = virtual
-        o.tz[base + j] = tz
+def _expand_rows(lo, hi, rows, series, routing, tz_table, p_virtual_hybrid, o):
+    """The arrivals of count rows lo..hi, each written from rows.out_offset[r] on. Each row is
+    expanded in this loop rather than by a helper: passing the named tuples to a function per row
+    costs a reference count for every array in them."""
+    for r in range(lo, hi):
+        st = rows.stream[r]
+        s = rows.series[r]
+        m = series.merchant[s]
+        mode = series.mode[s]
+        base = rows.out_offset[r]
+        for j in range(rows.count[r]):
+            k = U64(COUNTERS_PER_ARRIVAL * j)
+            t = rows.bucket_start_us[r] + min(int(rng.uniform(st, k + C_TIME) * US_PER_HOUR), US_PER_HOUR - 1)
+            virtual = mode == VIRTUAL_ONLY or (mode == HYBRID and rng.uniform(st, k + C_VIRTUAL) < p_virtual_hybrid)
+            if virtual:
+                first = routing.edge_ptr[m]
+                i = first + rng.alias_draw(st, k + C_ROUTE, routing.edge_prob, routing.edge_alias, first,
+                                           routing.edge_ptr[m + 1] - first)
+                o.route_index[base + j] = routing.edge_index[i]
+                tz = routing.edge_tz[i]
+            else:
+                first = series.site_lo[s]
+                i = first + rng.alias_draw(st, k + C_ROUTE, routing.site_prob, routing.site_alias, first,
+                                           series.site_n[s])
+                o.route_index[base + j] = routing.site_index[i]
+                tz = routing.site_tz[i]
+            off = offset_at(tz, t, tz_table.start_us, tz_table.offset_min, tz_table.ptr)
+            o.ts_utc_us[base + j] = t
+            o.ts_local_us[base + j] = t + off * 60_000_000
+            o.offset_min[base + j] = off
+            o.is_virtual[base + j] = virtual
+            o.tz[base + j] = tz
 
 
 @njit(parallel=True, cache=True)
 def _expand(rows, series, routing, tz_table, p_virtual_hybrid, o):
-    # Writes go through a function called per row: inside a prange body, numba drops writes
-    # to arrays reached through a named tuple (numba issues 5872, 7135).
-    for r in prange(rows.stream.shape[0]):
-        _expand_row(r, rows, series, routing, tz_table, p_virtual_hybrid, o)
+    # Rows are written by a plain function called per block of rows: inside a prange body
+    # numba drops writes to arrays reached through a named tuple (numba issues 5872, 7135).
+    n = rows.stream.shape[0]
+    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        _expand_rows(b * BLOCK_ROWS, min(n, (b + 1) * BLOCK_ROWS), rows, series, routing, tz_table, p_virtual_hybrid, o)
 
 
 def expand_arrivals(rows: dict, series: dict, routing: dict, tz_table: dict, p_virtual_hybrid: float):

@@ -123,16 +123,20 @@ def _pick_weighted(u, w, col, lo, hi):
 
 
 @njit(inline="always", cache=True)
-def _is_open(q, now, walk, rules):
+def _is_open(q, now, count, last_ts, start_ts, gap_us, span_us, max_arrivals):
     """Is party q's session still open at `now` (within the gap, the span and the size cap)?"""
-    return (walk.count[q] > 0 and now - walk.last_ts[q] <= rules.gap_us and now - walk.start_ts[q] <= rules.span_us
-            and walk.count[q] < rules.max_arrivals)
+    return (count[q] > 0 and now - last_ts[q] <= gap_us and now - start_ts[q] <= span_us
+            and count[q] < max_arrivals)
 
 
 @njit(cache=True)
 def _attach(seed, domain, a, cand, rules, walk, o):
     n_ch = rules.p_follow.shape[0]
     ring_size = walk.ring.shape[1]
+    # the session test runs for every candidate party: it takes arrays, not the tuples, so a call
+    # does not pay a reference count for every array in them
+    count, last_ts, start_ts = walk.count, walk.last_ts, walk.start_ts
+    gap_us, span_us, max_arrivals = rules.gap_us, rules.span_us, rules.max_arrivals
     for i in range(a.arrival_id.shape[0]):
         s = rng.stream_key(seed, domain, a.arrival_id[i])
         t = a.ts[i]
@@ -144,7 +148,8 @@ def _attach(seed, domain, a, cand, rules, walk, o):
             start = int(rng.uniform(s, C_RING_START) * ring_size)
             for j in range(ring_size):
                 q = walk.ring[c, (start + j) % ring_size]
-                if q >= 0 and cand.party_weight[q, k] > 0.0 and _is_open(q, t, walk, rules):
+                if (q >= 0 and cand.party_weight[q, k] > 0.0
+                        and _is_open(q, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)):
                     p = q
                     break
         if p < 0:
@@ -153,8 +158,9 @@ def _attach(seed, domain, a, cand, rules, walk, o):
             if cand.pool_ptr[pool + 1] == cand.pool_ptr[pool] or rng.uniform(s, C_HOME) >= rules.p_home[k]:
                 pool = cand.n_countries * n_ch + k
                 rule = RULE_FOREIGN
-            p = cand.pool_party[rng.pick_cum(rng.uniform(s, C_PARTY), cand.pool_cum, cand.pool_ptr[pool], cand.pool_ptr[pool + 1])]
-        continuing = _is_open(p, t, walk, rules)
+            p = cand.pool_party[rng.pick_cum(rng.uniform(s, C_PARTY), cand.pool_cum, cand.pool_ptr[pool],
+                                             cand.pool_ptr[pool + 1])]
+        continuing = _is_open(p, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)
         if continuing:
             walk.count[p] += 1
         else:

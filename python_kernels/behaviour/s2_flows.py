@@ -15,8 +15,8 @@ import numpy as np
 from numba import njit, prange
 
 from python_kernels.core import rng
-from python_kernels.core.vocabulary import (CHANNELS, DECLINE_REASONS, FAMILIES, MAX_FLOWS_PER_ARRIVAL, NO_TIME,
-                                            REASON_STEP_UP_FAILED)
+from python_kernels.core.vocabulary import (BLOCK_ROWS, CHANNELS, DECLINE_REASONS, FAMILIES, MAX_FLOWS_PER_ARRIVAL,
+                                            NO_TIME, REASON_STEP_UP_FAILED)
 
 U64 = np.uint64
 FLOW_DOMAIN = "6B.s2.flow"
@@ -97,18 +97,16 @@ class FlowRows(NamedTuple):
 
 
 @njit(inline="always", cache=True)
-def _outcome(s, k, j, p):
-    """(step_up, declined, reason, retried) of flow j on channel k.
-
-    reason -1 = approved, else an index into vocabulary.REASONS (a failed step-up challenge is
-    never retried).
-    """
-    step_up = rng.uniform(s, C_STEP_UP) < p.p_step_up[k]
-    if step_up and rng.uniform(s, C_STEP_UP_FAIL) < p.p_step_fail:
+def _outcome(s, j, p_step_up, p_step_fail, p_decline, reason_cum, p_retry, max_retries):
+    """(step_up, declined, reason, retried) of flow j, given its channel's step-up and decline
+    probabilities. reason -1 = approved, else an index into vocabulary.REASONS (a failed step-up
+    challenge is never retried)."""
+    step_up = rng.uniform(s, C_STEP_UP) < p_step_up
+    if step_up and rng.uniform(s, C_STEP_UP_FAIL) < p_step_fail:
         return step_up, True, REASON_STEP_UP_FAILED, False
-    if rng.uniform(s, C_DECLINE) < p.p_decline[k]:
-        reason = rng.categorical(s, C_REASON, p.reason_cum)
-        retried = j < p.max_retries and rng.uniform(s, C_RETRY) < p.p_retry[reason]
+    if rng.uniform(s, C_DECLINE) < p_decline:
+        reason = rng.categorical(s, C_REASON, reason_cum)
+        retried = j < max_retries and rng.uniform(s, C_RETRY) < p_retry[reason]
         return step_up, True, reason, retried
     return step_up, False, -1, False
 
@@ -116,10 +114,12 @@ def _outcome(s, k, j, p):
 @njit(parallel=True, cache=True)
 def _count_flows(seed, domain, a, p, out):
     for i in prange(a.arrival_id.shape[0]):
+        k = a.channel[i]
         j = 0
         while True:
             s = rng.stream_key(seed, domain, a.arrival_id[i] * MAX_FLOWS_PER_ARRIVAL + j)
-            _, _, _, retried = _outcome(s, a.channel[i], j, p)
+            _, _, _, retried = _outcome(s, j, p.p_step_up[k], p.p_step_fail, p.p_decline[k], p.reason_cum, p.p_retry,
+                                        p.max_retries)
             if not retried:
                 break
             j += 1
@@ -127,75 +127,84 @@ def _count_flows(seed, domain, a, p, out):
 
 
 @njit(inline="always", cache=True)
-def _amount(s, fam, cur, log_median, p):
-    """Auth amount in minor units: a price point of the family, or the lognormal tail."""
-    n_points = p.point_n[fam]
-    if rng.uniform(s, C_PRICE_POINT) < p.p_point[fam]:
-        return p.point_minor[fam, cur, min(int(rng.uniform(s, C_POINT_PICK) * n_points), n_points - 1)]
-    unit = p.unit_minor[cur]
-    x = math.exp(log_median + p.tail_sigma[fam] * rng.normal(s, C_TAIL)) * unit
-    return min(max(int(round(x)), max(int(round(p.min_usd * unit)), 1)), int(round(p.max_usd * unit)))
+def _amount(s, points_minor, n_points, p_point, log_median, sigma, lo_minor, hi_minor, unit_minor):
+    """Auth amount in minor units: one of the family's price points in this currency, or the
+    lognormal tail, clipped to [lo_minor, hi_minor]."""
+    if rng.uniform(s, C_PRICE_POINT) < p_point:
+        return points_minor[min(int(rng.uniform(s, C_POINT_PICK) * n_points), n_points - 1)]
+    x = math.exp(log_median + sigma * rng.normal(s, C_TAIL)) * unit_minor
+    return min(max(int(round(x)), lo_minor), hi_minor)
 
 
 @njit(cache=True)
-def _fill_arrival(i, seed, flow_domain, amount_domain, a, flow_ptr, p, atm_channel, o):
-    """Write the flows of arrival i into their rows of `o`."""
-    k = a.channel[i]
-    fam = a.family[i]
-    sa = rng.stream_key(seed, amount_domain, a.arrival_id[i])
-    amount = _amount(sa, fam, a.currency[i], p.tail_log_median[fam] + math.log(a.sector_scale[i]), p)
-    t0 = a.ts[i]
-    for j in range(flow_ptr[i + 1] - flow_ptr[i]):
-        f = flow_ptr[i] + j
-        s = rng.stream_key(seed, flow_domain, a.arrival_id[i] * MAX_FLOWS_PER_ARRIVAL + j)
-        step_up, declined, reason, retried = _outcome(s, k, j, p)
-        o.arrival_index[f] = i
-        o.flow_index[f] = j
-        o.amount_minor[f] = amount
-        o.step_up[f] = step_up
-        o.declined[f] = declined
-        o.reason[f] = reason
-        o.ts_request[f] = t0
-        t = t0
-        o.ts_challenge[f] = NO_TIME
-        o.ts_complete[f] = NO_TIME
-        if step_up:
-            t += rng.lognormal_clipped_us(s, C_CHALLENGE_DELAY, p.t_chal)
-            o.ts_challenge[f] = t
-            t += rng.lognormal_clipped_us(s, C_COMPLETE_DELAY, p.t_comp)
-            o.ts_complete[f] = t
-        t += rng.lognormal_clipped_us(s, C_AUTH_LATENCY, p.t_auth)
-        o.ts_response[f] = t
-        o.ts_clearing[f] = NO_TIME
-        o.clearing_minor[f] = 0
-        o.ts_reversal[f] = NO_TIME
-        o.ts_refund[f] = NO_TIME
-        o.refund_minor[f] = 0
-        if not declined:
-            if rng.uniform(s, C_REVERSAL) < p.p_reversal:
-                o.ts_reversal[f] = t + rng.lognormal_clipped_us(s, C_REVERSAL_DELAY, p.t_reversal)
-            else:
-                spec = p.t_clear_atm if k == atm_channel else p.t_clear
-                o.ts_clearing[f] = t + rng.lognormal_clipped_us(s, C_CLEARING_DELAY, spec)
-                delta = p.clearing_delta * (2.0 * rng.uniform(s, C_CLEARING_DELTA) - 1.0)
-                o.clearing_minor[f] = max(int(round(amount * (1.0 + delta))), 1)
-                if rng.uniform(s, C_REFUND) < p.p_refund[k]:
-                    o.ts_refund[f] = o.ts_clearing[f] + rng.lognormal_clipped_us(s, C_REFUND_DELAY, p.t_refund)
-                    if rng.uniform(s, C_PARTIAL_REFUND) < p.p_partial:
-                        frac = p.partial_lo + (p.partial_hi - p.partial_lo) * rng.uniform(s, C_PARTIAL_FRACTION)
-                        o.refund_minor[f] = max(int(round(o.clearing_minor[f] * frac)), 1)
-                    else:
-                        o.refund_minor[f] = o.clearing_minor[f]
-        # a retry starts after this flow's response
-        t0 = t + p.retry_gap_us[rng.categorical(s, C_RETRY_GAP, p.retry_gap_cum)]
+def _fill_arrivals(lo, hi, seed, flow_domain, amount_domain, a, flow_ptr, p, atm_channel, o):
+    """The flows of arrivals lo..hi, into their rows of `o`. The row is written in this loop rather
+    than by a helper: passing the named tuples to a function per row costs a reference count for
+    every array in them."""
+    for i in range(lo, hi):
+        k = a.channel[i]
+        fam = a.family[i]
+        sa = rng.stream_key(seed, amount_domain, a.arrival_id[i])
+        cur = a.currency[i]
+        unit = p.unit_minor[cur]  # minor units per US dollar
+        amount = _amount(sa, p.point_minor[fam, cur], p.point_n[fam], p.p_point[fam],
+                         p.tail_log_median[fam] + math.log(a.sector_scale[i]), p.tail_sigma[fam],
+                         max(int(round(p.min_usd * unit)), 1), int(round(p.max_usd * unit)), unit)
+        t0 = a.ts[i]
+        for j in range(flow_ptr[i + 1] - flow_ptr[i]):
+            f = flow_ptr[i] + j
+            s = rng.stream_key(seed, flow_domain, a.arrival_id[i] * MAX_FLOWS_PER_ARRIVAL + j)
+            step_up, declined, reason, retried = _outcome(s, j, p.p_step_up[k], p.p_step_fail, p.p_decline[k],
+                                                          p.reason_cum, p.p_retry, p.max_retries)
+            o.arrival_index[f] = i
+            o.flow_index[f] = j
+            o.amount_minor[f] = amount
+            o.step_up[f] = step_up
+            o.declined[f] = declined
+            o.reason[f] = reason
+            o.ts_request[f] = t0
+            t = t0
+            o.ts_challenge[f] = NO_TIME
+            o.ts_complete[f] = NO_TIME
+            if step_up:
+                t += rng.lognormal_clipped_us(s, C_CHALLENGE_DELAY, p.t_chal)
+                o.ts_challenge[f] = t
+                t += rng.lognormal_clipped_us(s, C_COMPLETE_DELAY, p.t_comp)
+                o.ts_complete[f] = t
+            t += rng.lognormal_clipped_us(s, C_AUTH_LATENCY, p.t_auth)
+            o.ts_response[f] = t
+            o.ts_clearing[f] = NO_TIME
+            o.clearing_minor[f] = 0
+            o.ts_reversal[f] = NO_TIME
+            o.ts_refund[f] = NO_TIME
+            o.refund_minor[f] = 0
+            if not declined:
+                if rng.uniform(s, C_REVERSAL) < p.p_reversal:
+                    o.ts_reversal[f] = t + rng.lognormal_clipped_us(s, C_REVERSAL_DELAY, p.t_reversal)
+                else:
+                    spec = p.t_clear_atm if k == atm_channel else p.t_clear
+                    o.ts_clearing[f] = t + rng.lognormal_clipped_us(s, C_CLEARING_DELAY, spec)
+                    delta = p.clearing_delta * (2.0 * rng.uniform(s, C_CLEARING_DELTA) - 1.0)
+                    o.clearing_minor[f] = max(int(round(amount * (1.0 + delta))), 1)
+                    if rng.uniform(s, C_REFUND) < p.p_refund[k]:
+                        o.ts_refund[f] = o.ts_clearing[f] + rng.lognormal_clipped_us(s, C_REFUND_DELAY, p.t_refund)
+                        if rng.uniform(s, C_PARTIAL_REFUND) < p.p_partial:
+                            frac = p.partial_lo + (p.partial_hi - p.partial_lo) * rng.uniform(s, C_PARTIAL_FRACTION)
+                            o.refund_minor[f] = max(int(round(o.clearing_minor[f] * frac)), 1)
+                        else:
+                            o.refund_minor[f] = o.clearing_minor[f]
+            # a retry starts after this flow's response
+            t0 = t + p.retry_gap_us[rng.categorical(s, C_RETRY_GAP, p.retry_gap_cum)]
 
 
 @njit(parallel=True, cache=True)
 def _fill_flows(seed, flow_domain, amount_domain, a, flow_ptr, p, atm_channel, o):
-    # Writes go through a function called per arrival: inside a prange body, numba drops
-    # writes to arrays reached through a named tuple (numba issues 5872, 7135).
-    for i in prange(a.arrival_id.shape[0]):
-        _fill_arrival(i, seed, flow_domain, amount_domain, a, flow_ptr, p, atm_channel, o)
+    # Rows are written by a plain function called per block of arrivals: inside a prange body
+    # numba drops writes to arrays reached through a named tuple (numba issues 5872, 7135).
+    n = a.arrival_id.shape[0]
+    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        _fill_arrivals(b * BLOCK_ROWS, min(n, (b + 1) * BLOCK_ROWS), seed, flow_domain, amount_domain, a, flow_ptr,
+                       p, atm_channel, o)
 
 
 def flows(seed: int, arrival_id, ts_us, channel, family, currency, sector_scale, params: FlowParams) -> dict:

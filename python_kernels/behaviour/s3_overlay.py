@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from python_kernels.core import rng
 from python_kernels.core.policy_schema.campaigns import AMOUNT_MODES
-from python_kernels.core.vocabulary import DECLINE_REASONS, NO_TIME, REASON_STEP_UP_FAILED
+from python_kernels.core.vocabulary import BLOCK_ROWS, DECLINE_REASONS, NO_TIME, REASON_STEP_UP_FAILED
 
 U64 = np.uint64
 REASON_CARD = DECLINE_REASONS.index("INCORRECT_CVV_OR_PIN")
@@ -23,6 +23,8 @@ REASON_SCREEN = DECLINE_REASONS.index("SUSPECTED_FRAUD")
 AMOUNT_TEST, AMOUNT_UPSHIFT = AMOUNT_MODES.index("TEST"), AMOUNT_MODES.index("UPSHIFT")
 TACTIC_FLAGS = ("amount_mutated", "device_swapped", "ip_swapped", "step_up_forced", "card_declined",
                 "screen_declined", "refund_added")
+# counter of an entity's cohort coin, stream combine(instance, entity id)
+C_COHORT = U64(0)
 # counters of a taken flow's stream combine(instance, flow_id)
 C_TAKE, C_AMOUNT, C_CARD_DECLINE, C_SCREEN, C_DEVICE, C_IP = U64(1), U64(2), U64(4), U64(5), U64(6), U64(7)
 C_STEP_UP, C_STEP_UP_FAIL, C_CHALLENGE_DELAY, C_COMPLETE_DELAY = U64(8), U64(9), U64(10), U64(11)
@@ -101,36 +103,9 @@ class Overlaid(NamedTuple):
     flags: np.ndarray        # [flow, TACTIC_FLAGS]
 
 
-@njit(inline="always", cache=True)
-def _in_scope(c, i, f, cam):
-    """Is flow i inside campaign c's scenario, window, channels, merchants, countries and cohort?"""
-    if cam.scenario[c] != f.scenario[i] or f.ts[i] < cam.start[c] or f.ts[i] >= cam.end[c]:
-        return False
-    if (cam.chan_mask[c] >> f.channel[i]) & 1 == 0 or not cam.merchant_ok[c, f.merchant[i]] or not cam.country_ok[c, f.country[i]]:
-        return False
-    if cam.cross_only[c] and not f.cross[i]:
-        return False
-    kind = cam.cohort_kind[c]
-    if kind > 0 and rng.uniform(rng.combine(cam.stream[c], U64(f.cohort_keys[kind - 1, i])), U64(0)) >= cam.cohort_share[c]:
-        return False
-    return True
-
-
 @njit(cache=True)
-def _overlay_flow(i, f, cam, tm, o):
-    """Campaign of flow i (the first in priority order whose scope and take coin it passes) and its tactics."""
-    n_c = cam.stream.shape[0]
-    o.campaign[i] = -1
-    for c in range(n_c):
-        if not _in_scope(c, i, f, cam):
-            continue
-        s = rng.combine(cam.stream[c], U64(f.flow_id[i]))
-        if rng.uniform(s, C_TAKE) < cam.intensity[c]:
-            o.campaign[i] = c
-            break
-    c = o.campaign[i]
-    if c < 0:
-        return
+def _apply_tactics(i, c, f, cam, tm, o):
+    """Campaign c's tactics on flow i, which it took."""
     s = rng.combine(cam.stream[c], U64(f.flow_id[i]))
     # amount, with clearing and refund kept in proportion (all in minor units)
     old = o.amount[i]
@@ -195,12 +170,42 @@ def _overlay_flow(i, f, cam, tm, o):
         o.flags[i, 6] = True
 
 
+@njit(cache=True)
+def _overlay_flows(lo, hi, f, cam, tm, o):
+    """Flows lo..hi: the campaign that takes each (the first, in priority order, whose scope and
+    take coin it passes) and that campaign's tactics. The scope test sits in this loop rather than
+    in a helper: passing the named tuples to a function per flow and campaign costs a reference
+    count for every array in them."""
+    for i in range(lo, hi):
+        taker = -1
+        for c in range(cam.stream.shape[0]):
+            # scope: scenario and window, channel, merchant and country, cross-border, cohort coin
+            if cam.scenario[c] != f.scenario[i] or f.ts[i] < cam.start[c] or f.ts[i] >= cam.end[c]:
+                continue
+            if ((cam.chan_mask[c] >> f.channel[i]) & 1 == 0 or not cam.merchant_ok[c, f.merchant[i]]
+                    or not cam.country_ok[c, f.country[i]]):
+                continue
+            if cam.cross_only[c] and not f.cross[i]:
+                continue
+            kind = cam.cohort_kind[c]
+            if kind > 0 and rng.uniform(rng.combine(cam.stream[c], U64(f.cohort_keys[kind - 1, i])),
+                                        C_COHORT) >= cam.cohort_share[c]:
+                continue
+            if rng.uniform(rng.combine(cam.stream[c], U64(f.flow_id[i])), C_TAKE) < cam.intensity[c]:
+                taker = c
+                break
+        o.campaign[i] = taker
+        if taker >= 0:
+            _apply_tactics(i, taker, f, cam, tm, o)
+
+
 @njit(parallel=True, cache=True)
 def _overlay(f, cam, tm, o):
-    # Writes go through a function called per flow: inside a prange body, numba drops
-    # writes to arrays reached through a named tuple (numba issues 5872, 7135).
-    for i in prange(f.flow_id.shape[0]):
-        _overlay_flow(i, f, cam, tm, o)
+    # Rows are written by a plain function called per block of rows: inside a prange body
+    # numba drops writes to arrays reached through a named tuple (numba issues 5872, 7135).
+    n = f.flow_id.shape[0]
+    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        _overlay_flows(b * BLOCK_ROWS, min(n, (b + 1) * BLOCK_ROWS), f, cam, tm, o)
 
 
 FLOW_INPUTS = ("scenario", "flow_id", "ts", "channel", "merchant", "country", "cross", "account", "instrument",

@@ -18,8 +18,8 @@ from numba import njit, prange
 from python_kernels.core import rng
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
 from python_kernels.core.policy_schema.bank_view import DELAYS
-from python_kernels.core.vocabulary import (BANK_LABELS, CHARGEBACK_OUTCOMES, DETECTION_OUTCOMES, NO_TIME, SUBTYPES,
-                                            TRUTH_LABELS, US_PER_DAY)
+from python_kernels.core.vocabulary import (BANK_LABELS, BLOCK_ROWS, CHARGEBACK_OUTCOMES, DETECTION_OUTCOMES, NO_TIME,
+                                            SUBTYPES, TRUTH_LABELS, US_PER_DAY)
 
 U64 = np.uint64
 BANK_DOMAIN = "6B.s4.bank"
@@ -85,73 +85,76 @@ def bank_params(policy: dict) -> BankParams:
         p_detect=per_sub("p_detect"), p_dispute=per_sub("p_dispute"),
         p_chargeback=per_sub("p_chargeback"), p_confirm=per_sub("p_confirm"),
         class_mult=np.array([[bv["class_multiplier"][c][k] for k in ("detect", "dispute", "chargeback")]
-                                for c in DEMAND_CLASSES], np.float64),
+                             for c in DEMAND_CLASSES], np.float64),
         outcome_cum=np.cumsum([[bv["chargeback_outcome"][lab][o] for o in CHARGEBACK_OUTCOMES]
-                                  for lab in TRUTH_LABELS], axis=1),
+                               for lab in TRUTH_LABELS], axis=1),
         pivot=float(bv["amount_pivot_usd"]), elasticity=per_sub("amount_elasticity"),
         factor_lo=float(bv["amount_factor_range"][0]), factor_hi=float(bv["amount_factor_range"][1]),
         cb_window_us=int(bv["chargeback_window_days"] * US_PER_DAY),
         delays=np.array([[policy["delays"][d][k] for k in ("median_seconds", "sigma", "min_seconds", "max_seconds")]
-                            for d in DELAYS], np.float64),
+                         for d in DELAYS], np.float64),
     )
 
 
 @njit(cache=True)
-def _bank_flow(i, seed, domain, f, p, o):
-    """The bank's process for flow i."""
-    s = rng.stream_key(seed, domain, f.flow_id[i])
-    sub = f.subtype[i]
-    k = f.klass[i]
-    af = min(max((max(f.amount_usd[i], 1e-9) / p.pivot) ** p.elasticity[sub], p.factor_lo), p.factor_hi)
-    o.detect_kind[i] = NOT_DETECTED
-    o.detect[i] = NO_TIME
-    if f.screened[i]:
-        o.detect_kind[i] = AT_AUTH
-        o.detect[i] = f.t_response[i]
-    elif rng.uniform(s, C_DETECT) < min(p.p_detect[sub] * p.class_mult[k, 0] * af, 0.98):
-        o.detect_kind[i] = POST_AUTH
-        o.detect[i] = f.t_response[i] + rng.lognormal_clipped_us(s, C_DETECT_DELAY, p.delays[0])
-    o.dispute[i] = NO_TIME
-    o.chargeback[i] = NO_TIME
-    o.outcome[i] = -1
-    o.decision[i] = NO_TIME
-    if f.t_clearing[i] != NO_TIME and rng.uniform(s, C_DISPUTE) < min(p.p_dispute[sub] * p.class_mult[k, 1] * af, 0.98):
-        o.dispute[i] = f.t_clearing[i] + rng.lognormal_clipped_us(s, C_DISPUTE_DELAY, p.delays[1])
-        if rng.uniform(s, C_CHARGEBACK) < min(p.p_chargeback[sub] * p.class_mult[k, 2], 0.98):
-            t_cb = o.dispute[i] + rng.lognormal_clipped_us(s, C_CHARGEBACK_DELAY, p.delays[2])
-            if t_cb - f.t_clearing[i] <= p.cb_window_us:  # later than the scheme allows: no chargeback
-                o.chargeback[i] = t_cb
-                o.outcome[i] = rng.categorical(s, C_OUTCOME, p.outcome_cum[f.label[i]])
-                o.decision[i] = t_cb + rng.lognormal_clipped_us(s, C_DECISION_DELAY, p.delays[3])
-    case = o.detect[i] != NO_TIME or o.dispute[i] != NO_TIME
-    o.confirmed[i] = case and rng.uniform(s, C_CONFIRM) < p.p_confirm[sub]
-    if o.outcome[i] == WRITTEN_OFF:
-        o.label[i] = CHARGEBACK_WRITTEN_OFF
-    elif o.confirmed[i]:
-        o.label[i] = CONFIRMED_FRAUD
-    elif o.dispute[i] != NO_TIME:
-        o.label[i] = DISPUTE_REJECTED
-    elif case:
-        o.label[i] = CONFIRMED_LEGIT
-    else:
-        o.label[i] = NO_CASE
-    if not case:
-        o.trigger[i] = NO_TIME
-        o.last[i] = NO_TIME
-    else:
-        first = o.detect[i]
-        if first == NO_TIME or (o.dispute[i] != NO_TIME and o.dispute[i] < first):
-            first = o.dispute[i]
-        o.trigger[i] = first
-        o.last[i] = max(o.detect[i], o.dispute[i], o.chargeback[i], o.decision[i])
+def _bank_flows(lo, hi, seed, domain, f, p, o):
+    """The bank's process for flows lo..hi. Each row is written in this loop rather than by a helper:
+    passing the named tuples to a function per row costs a reference count for every array in them."""
+    for i in range(lo, hi):
+        s = rng.stream_key(seed, domain, f.flow_id[i])
+        sub = f.subtype[i]
+        k = f.klass[i]
+        af = min(max((max(f.amount_usd[i], 1e-9) / p.pivot) ** p.elasticity[sub], p.factor_lo), p.factor_hi)
+        o.detect_kind[i] = NOT_DETECTED
+        o.detect[i] = NO_TIME
+        if f.screened[i]:
+            o.detect_kind[i] = AT_AUTH
+            o.detect[i] = f.t_response[i]
+        elif rng.uniform(s, C_DETECT) < min(p.p_detect[sub] * p.class_mult[k, 0] * af, 0.98):
+            o.detect_kind[i] = POST_AUTH
+            o.detect[i] = f.t_response[i] + rng.lognormal_clipped_us(s, C_DETECT_DELAY, p.delays[0])
+        o.dispute[i] = NO_TIME
+        o.chargeback[i] = NO_TIME
+        o.outcome[i] = -1
+        o.decision[i] = NO_TIME
+        if f.t_clearing[i] != NO_TIME and rng.uniform(s, C_DISPUTE) < min(p.p_dispute[sub] * p.class_mult[k, 1] * af, 0.98):
+            o.dispute[i] = f.t_clearing[i] + rng.lognormal_clipped_us(s, C_DISPUTE_DELAY, p.delays[1])
+            if rng.uniform(s, C_CHARGEBACK) < min(p.p_chargeback[sub] * p.class_mult[k, 2], 0.98):
+                t_cb = o.dispute[i] + rng.lognormal_clipped_us(s, C_CHARGEBACK_DELAY, p.delays[2])
+                if t_cb - f.t_clearing[i] <= p.cb_window_us:  # later than the scheme allows: no chargeback
+                    o.chargeback[i] = t_cb
+                    o.outcome[i] = rng.categorical(s, C_OUTCOME, p.outcome_cum[f.label[i]])
+                    o.decision[i] = t_cb + rng.lognormal_clipped_us(s, C_DECISION_DELAY, p.delays[3])
+        case = o.detect[i] != NO_TIME or o.dispute[i] != NO_TIME
+        o.confirmed[i] = case and rng.uniform(s, C_CONFIRM) < p.p_confirm[sub]
+        if o.outcome[i] == WRITTEN_OFF:
+            o.label[i] = CHARGEBACK_WRITTEN_OFF
+        elif o.confirmed[i]:
+            o.label[i] = CONFIRMED_FRAUD
+        elif o.dispute[i] != NO_TIME:
+            o.label[i] = DISPUTE_REJECTED
+        elif case:
+            o.label[i] = CONFIRMED_LEGIT
+        else:
+            o.label[i] = NO_CASE
+        if not case:
+            o.trigger[i] = NO_TIME
+            o.last[i] = NO_TIME
+        else:
+            first = o.detect[i]
+            if first == NO_TIME or (o.dispute[i] != NO_TIME and o.dispute[i] < first):
+                first = o.dispute[i]
+            o.trigger[i] = first
+            o.last[i] = max(o.detect[i], o.dispute[i], o.chargeback[i], o.decision[i])
 
 
 @njit(parallel=True, cache=True)
 def _bank_view(seed, domain, f, p, o):
-    # Writes go through a function called per flow: inside a prange body, numba drops
-    # writes to arrays reached through a named tuple (numba issues 5872, 7135).
-    for i in prange(f.flow_id.shape[0]):
-        _bank_flow(i, seed, domain, f, p, o)
+    # Rows are written by a plain function called per block of rows: inside a prange body
+    # numba drops writes to arrays reached through a named tuple (numba issues 5872, 7135).
+    n = f.flow_id.shape[0]
+    for b in prange((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        _bank_flows(b * BLOCK_ROWS, min(n, (b + 1) * BLOCK_ROWS), seed, domain, f, p, o)
 
 
 FLOW_INPUTS = BankFlows._fields

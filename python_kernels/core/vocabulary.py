@@ -6,6 +6,8 @@ import numpy as np
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR
 NO_TIME = np.iinfo(np.int64).min   # "no such event" in microsecond timestamp arrays
+# rows a parallel kernel hands to one task (the result never depends on it: every draw is keyed per row)
+BLOCK_ROWS = 4096
 
 # 5B
 VIRTUAL_MODES = {"NON_VIRTUAL": 0, "HYBRID": 1, "VIRTUAL_ONLY": 2}

@@ -2,11 +2,13 @@
 """Fraud Data Engine command line: the commands and their options; the work is done in
 python_kernels/run/ (pipeline.py for `run`, commands.py for the others).
 
-    python runner.py run --preset small --seed 42 [--run-dir DIR] [--policies DIR] [--threads N]
+    python runner.py run --preset small --seed 42 [--run-dir DIR] [--policies DIR] [--threads N] [--reuse DIR]
     python runner.py report [--run-dir DIR]
     python runner.py docs [--run-dir DIR]
     python runner.py certify [--preset P] [--seeds 42,7,101,202] [--out DIR]
     python runner.py bench [--preset P] [--seed S] [--run-dir DIR]
+    python runner.py runs
+    python runner.py prune [--dry-run]
 
 Exit codes: python_kernels/run/exit_codes.py (also in `runner.py --help`).
 """
@@ -24,7 +26,7 @@ from python_kernels.run.runs import PROJECT_DIR, RunError
 
 def run_config(args) -> pipeline.RunConfig:
     return pipeline.RunConfig(preset=args.preset, seed=args.seed, run_dir=args.run_dir, policies=args.policies,
-                              threads=args.threads)
+                              threads=args.threads, reuse=getattr(args, "reuse", None))
 
 
 def build_options(parser, default_run_dir: str) -> None:
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Build one run: dbt build with this run's vars, publish the datasets "
                                      "as Parquet, write run_receipt.json last.")
     build_options(run, "runs/<preset>-seed<seed>")
+    run.add_argument("--reuse", type=options.folder, default=None, metavar="DIR",
+                     help="an earlier validated run: its states whose fingerprint is unchanged are reused "
+                          "(Parquet hard-linked, tables copied), the others rebuilt; the data equal a full build's")
     run.set_defaults(func=lambda a: pipeline.run(run_config(a)).exit_code)
 
     rep = sub.add_parser("report", help="write a self-contained HTML report of a run (plots and gateboard)",
@@ -106,6 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(seconds per million arrivals of the latest benchmark of each preset).")
     build_options(ben, "runs/bench-<preset>-seed<seed>")
     ben.set_defaults(func=lambda a: commands.bench(run_config(a)))
+
+    lst = sub.add_parser("runs", help="list the runs under the runs root",
+                         description="One line per run under the runs root (FDE_RUNS_ROOT, default runs/): seed, "
+                                     "preset, parameter hash, fingerprint of its last state, status (validated, "
+                                     "failed, incomplete), grade, size on disk, the bytes only it holds, age, and "
+                                     "the run it reused from.")
+    lst.set_defaults(func=lambda a: commands.list_runs())
+
+    pru = sub.add_parser("prune", help="remove failed, incomplete and superseded runs",
+                         description="Remove failed, incomplete and superseded runs under the runs root. Keeps the "
+                                     "newest validated run per preset, seed and policy folder, every run named in "
+                                     "<runs root>/keep (one name per line), every run a kept run reused from, and "
+                                     "every run a live process holds.")
+    pru.add_argument("--dry-run", action="store_true", help="show what would be removed and why; remove nothing")
+    pru.set_defaults(func=lambda a: commands.prune(a.dry_run))
     return p
 
 

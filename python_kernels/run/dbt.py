@@ -94,10 +94,14 @@ def plan_build(run_dir: Path, vars_: dict, threads: int) -> tuple[object, dict[s
 
 
 def build(run_dir: Path, vars_: dict, threads: int, progress: Progress, callbacks=(),
-          dbt_threads: int | None = None, manifest=None) -> dict:
-    """Build models, seeds and data tests except the gate tests; returns the manifest's nodes."""
-    result = invoke("build", run_dir, vars_, threads, progress, ["--exclude", f"tag:{GATE_TAG}"], callbacks,
-                    dbt_threads, manifest)
+          dbt_threads: int | None = None, manifest=None, select: list[str] | None = None) -> dict:
+    """Build models, seeds and data tests except the gate tests (only the nodes `select` names,
+    when given, and the tests of theirs whose other inputs the database already holds);
+    returns the manifest's nodes."""
+    selection = ["--exclude", f"tag:{GATE_TAG}"]
+    if select is not None:
+        selection += ["--select", *select, "--indirect-selection", "buildable"]
+    result = invoke("build", run_dir, vars_, threads, progress, selection, callbacks, dbt_threads, manifest)
     if not result.success:
         detail = "\n  ".join(progress.failures[:10]) or str(result.exception or "see the dbt log")
         raise runs.RunError(f"dbt build failed:\n  {detail}\n{_log(run_dir)}", ExitCode.PIPELINE_FAILED)

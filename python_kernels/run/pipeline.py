@@ -12,7 +12,7 @@ from pathlib import Path
 from python_kernels.core.digest import table_digest
 from python_kernels.core.policies import PolicyError, load_policies
 from python_kernels.core.rng import check_seed
-from python_kernels.run import dbt, lock, runs, states, validation
+from python_kernels.run import dbt, fingerprints, lock, reuse, runs, states, validation
 from python_kernels.run.datasets import DATASETS
 from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.progress import Plan, Progress, say
@@ -28,6 +28,7 @@ class RunConfig:
     threads: int  # DuckDB threads
     run_dir: str | None = None  # default: <runs root>/<preset>-seed<seed>
     dbt_threads: int | None = None  # dbt nodes at once; default: the profile's (FDE_DBT_THREADS or 2)
+    reuse: str | None = None  # an earlier validated run whose unchanged states this run reuses
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Prepared:
     policies: object
     run_dir: Path
     identity: dict
+    reuse: reuse.Source | None = None
 
     @property
     def dbt_vars(self) -> dict:
@@ -49,6 +51,8 @@ class BuildResult:
     started: float  # time.monotonic() when the build began: the run's clock
     seconds: float
     state_seconds: dict[str, float]  # dbt node seconds per declared state
+    states: dict[str, dict]  # state -> its fingerprint entry and whether this run built it
+    reuse: dict  # the receipt's account of what was reused from where ({} for a full build)
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,8 @@ def prepare(config: RunConfig) -> Prepared:
         "parameter_hash": policies.parameter_hash,
         "manifest_fingerprint": runs.manifest_fingerprint(config.preset, preset),
     }
-    return Prepared(config, seed, policy_dir, policies, run_dir, identity)
+    source = reuse.source(config.reuse, run_dir) if config.reuse is not None else None
+    return Prepared(config, seed, policy_dir, policies, run_dir, identity, source)
 
 
 def _state_seconds(nodes: dict, node_seconds: dict[str, float]) -> dict[str, float]:
@@ -126,13 +131,31 @@ def build(prep: Prepared, meter=None) -> BuildResult:
         f"parameter_hash={prep.policies.parameter_hash[:12]} -> {prep.run_dir}")
     t0 = time.monotonic()
     manifest, node_parts = dbt.plan_build(prep.run_dir, prep.dbt_vars, prep.config.threads)
+    parsed = fingerprints.load_manifest(prep.run_dir / "work" / "target" / "manifest.json")
+    root = {**prep.identity, "versions": runs.package_versions()}
+    root.pop("parameter_hash")  # each state hashes the policy values it reads, not the whole set
+    now = fingerprints.state_fingerprints(runs.PROJECT_DIR, parsed, prep.policies, root)
     expected = states.expected_seconds(runs.expected_arrivals(prep.policies.preset(prep.config.preset)))
+    select, built = None, set(now)
+    if prep.reuse is not None:
+        decision = reuse.decide(prep.reuse.states, now)
+        reuse.announce(prep.reuse, decision, say)
+        with lock.hold(prep.reuse.run_dir):  # the earlier run must not be rebuilt while it is read
+            counts = reuse.populate(prep.run_dir, prep.reuse, parsed["nodes"], decision, prep.config.threads)
+        say(f"reuse: {counts['datasets_linked']} datasets linked ({counts['files_linked']} files), "
+            f"{counts['tables_copied']} tables copied")
+        select, built = reuse.selection(parsed["nodes"], decision), set(decision.rebuilt)
+        node_parts = {uid: part for uid, part in node_parts.items() if part[0] in built
+                      or uid.endswith(f".{fingerprints.PARAMETER_TABLE}")}
+        expected = {part: s for part, s in expected.items() if part[0] in built or part[0] not in now}
     progress = Progress(plan=Plan(node_parts, expected))
     nodes = dbt.build(prep.run_dir, prep.dbt_vars, prep.config.threads, progress,
-                      [meter] if meter is not None else [], prep.config.dbt_threads, manifest)
+                      [meter] if meter is not None else [], prep.config.dbt_threads, manifest, select)
     if meter is not None:
         meter.book_tests(lambda uid: states.state_of_test(nodes, uid))
-    return BuildResult(t0, time.monotonic() - t0, _state_seconds(nodes, progress.node_seconds))
+    state_entries = {s: {**entry, "built": s in built} for s, entry in now.items()}
+    return BuildResult(t0, time.monotonic() - t0, _state_seconds(nodes, progress.node_seconds), state_entries,
+                       reuse.record(prep.reuse, decision) if prep.reuse is not None else {})
 
 
 def publish(prep: Prepared, meter=None) -> PublishResult:
@@ -193,6 +216,8 @@ def write_receipt(prep: Prepared, built: BuildResult, published: PublishResult,
         "threads": prep.config.threads,
         "wall_seconds": {"build": round(built.seconds, 3), "total": round(time.monotonic() - built.started, 3),
                          "per_state": {k: round(v, 3) for k, v in sorted(per_state.items())}},
+        "states": built.states,
+        **built.reuse,
         "datasets": published.datasets,
         "gate_verdict": {k: summary[k] for k in ("verdict", "grade", "blockers", "bundle_digest")},
     }

@@ -1,0 +1,142 @@
+"""Reusing the unchanged states of an earlier validated run (`runner.py run --reuse DIR`).
+
+A state is reused when its fingerprint (fingerprints.py) equals the earlier run's; every
+other state is rebuilt. Before dbt builds the changed states, the new run's database is given
+the reused states' relations:
+    a scenario dataset (Parquet files under work/datasets/, macros/dataset.sql): its files are
+        hard-linked (the rows are not written again) and its view is re-created over the links;
+    a table in the earlier run's DuckDB file: copied into the new one (world tables, the 5B
+        intermediate tables and the small 6B tables: the facts a run writes in volume are the
+        Parquet datasets).
+A hard link shares the file, so both runs must leave it as it is: nothing rewrites a dataset
+file in place (the materialisation unlinks the old files before writing new ones), and a
+rebuilt state in the new run writes new files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_kernels.run import fingerprints, runs, states, validation
+from python_kernels.run.exit_codes import ExitCode
+
+
+@dataclass(frozen=True)
+class Source:
+    run_dir: Path
+    run_id: str
+    states: dict[str, dict]  # the earlier run's fingerprint entries
+
+
+@dataclass(frozen=True)
+class Decision:
+    reused: tuple[str, ...]
+    rebuilt: tuple[str, ...]
+    why: dict[str, str]  # rebuilt state -> what changed
+
+
+def source(reuse_dir: str, run_dir: Path) -> Source:
+    """The earlier run to reuse from: a validated run below the runs root with state fingerprints."""
+    path = runs.resolve_run_dir(reuse_dir, "", 0)
+    if path == run_dir:
+        raise runs.RunError(f"--reuse {reuse_dir!r} is this run's own directory; a run rebuilt in place "
+                            "needs no --reuse (name the earlier run, or leave --reuse out)", ExitCode.BAD_INPUT)
+    try:
+        valid = validation.open_run(path)
+    except validation.ValidationError as e:
+        raise runs.RunError(f"--reuse {reuse_dir!r}: only a validated run can be reused: {e}",
+                            ExitCode.BAD_INPUT) from None
+    entries = valid.receipt.get("states")
+    if not entries or not all("fingerprint" in e for e in entries.values()):
+        raise runs.RunError(f"--reuse {reuse_dir!r}: {path} records no state fingerprints (built by an "
+                            "earlier version of the engine); rebuild it, or run without --reuse", ExitCode.BAD_INPUT)
+    return Source(path, valid.receipt["run_id"], entries)
+
+
+def decide(earlier: dict[str, dict], now: dict[str, dict]) -> Decision:
+    reused = tuple(s for s in now if s in earlier and earlier[s]["fingerprint"] == now[s]["fingerprint"])
+    rebuilt = tuple(s for s in now if s not in reused)
+    return Decision(reused, rebuilt, {s: fingerprints.changes(earlier.get(s), now[s]) for s in rebuilt})
+
+
+def nodes_of(nodes: dict, wanted) -> list[dict]:
+    """The project's models and seeds of the states `wanted`, without the parameter table."""
+    return [n for n in nodes.values()
+            if n["resource_type"] in ("model", "seed") and n["package_name"] == fingerprints.PROJECT
+            and n["name"] != fingerprints.PARAMETER_TABLE and states.declared(n["config"]["meta"]) in wanted]
+
+
+def selection(nodes: dict, decision: Decision) -> list[str]:
+    """dbt --select for the rebuilt states: their models and seeds, and the parameter table."""
+    return sorted({n["name"] for n in nodes_of(nodes, decision.rebuilt)} | {fingerprints.PARAMETER_TABLE})
+
+
+def _link_tree(src: Path, dst: Path) -> int:
+    shutil.rmtree(dst, ignore_errors=True)
+    n = 0
+    for part in sorted(src.glob("*/*.parquet")):
+        (dst / part.parent.name).mkdir(parents=True, exist_ok=True)
+        os.link(part, dst / part.parent.name / part.name)
+        n += 1
+    return n
+
+
+def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, threads: int) -> dict:
+    """Give the new run's database the reused states' relations; returns counts for the log."""
+    import duckdb
+
+    wanted = {n["name"] for n in nodes_of(nodes, decision.reused)}
+    runs.drop_database(run_dir)
+    (run_dir / "work").mkdir(parents=True, exist_ok=True)
+    old_datasets, new_datasets = runs.datasets_dir(src.run_dir), runs.datasets_dir(run_dir)
+    con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"))
+    linked = copied = files = 0
+    try:
+        con.execute(f"set threads = {int(threads)}")
+        con.execute(f"attach '{src.run_dir / 'work' / 'engine.duckdb'}' as earlier (read_only)")
+        views = dict(con.execute("select view_name, sql from duckdb_views() where database_name = 'earlier' "
+                                 "and schema_name = 'main'").fetchall())
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = 'earlier' "
+                                            "and schema_name = 'main'").fetchall()}
+        missing = sorted(wanted - set(views) - tables)
+        if missing:
+            raise runs.RunError(f"--reuse: {src.run_dir} holds no relation for {', '.join(missing[:10])}; "
+                                "rebuild that run, or run without --reuse", ExitCode.BAD_INPUT)
+        for name in sorted(wanted):
+            if name in views:
+                files += _link_tree(old_datasets / name, new_datasets / name)
+                con.execute(views[name].replace(str(old_datasets), str(new_datasets)))
+                linked += 1
+            else:
+                con.execute(f'create table main."{name}" as select * from earlier.main."{name}"')
+                copied += 1
+        con.execute("detach earlier")
+    finally:
+        con.close()
+    return {"datasets_linked": linked, "files_linked": files, "tables_copied": copied}
+
+
+def announce(src: Source, decision: Decision, say) -> None:
+    say(f"reuse from {src.run_dir.name} ({src.run_id}): reusing "
+        + (", ".join(decision.reused) or "nothing") + "; building " + (", ".join(decision.rebuilt) or "nothing"))
+    for state in decision.rebuilt:
+        say(f"  {state}: {decision.why[state]}")
+
+
+def record(src: Source | None, decision: Decision | None) -> dict:
+    """The receipt's account of reuse."""
+    if src is None:
+        return {}
+    return {"reused_from": {"run_dir": str(src.run_dir), "run_id": src.run_id,
+                            "states": list(decision.reused)}}
+
+
+def reused_runs(receipt_path: Path) -> str | None:
+    """The run directory a run's receipt says it reused from, if any."""
+    try:
+        return json.loads(receipt_path.read_text()).get("reused_from", {}).get("run_dir")
+    except (OSError, ValueError):
+        return None

@@ -1,4 +1,4 @@
-"""The bodies of `runner.py report|docs|certify|bench` (`run` is pipeline.run); each returns its
+"""The bodies of `runner.py report|docs|certify|bench|runs|prune` (`run` is pipeline.run); each returns its
 exit code or raises RunError."""
 from __future__ import annotations
 
@@ -107,6 +107,20 @@ def _certified_run(run_dir: Path, wanted: dict, step: str, policy_dir: Path, thr
     report, flagged = artefacts.read_report(run_dir)
     say(f"certify {step} seed {seed}: {report['verdict']} (grade {report['grade']})")
     return report, flagged
+
+
+def list_runs() -> ExitCode:
+    from python_kernels.run import housekeeping
+
+    print(housekeeping.table(housekeeping.survey()), flush=True)
+    return ExitCode.OK
+
+
+def prune(dry_run: bool) -> ExitCode:
+    from python_kernels.run import housekeeping
+
+    housekeeping.prune(runs.runs_root(), dry_run, say)
+    return ExitCode.OK
 
 
 def bench(config: pipeline.RunConfig) -> ExitCode:

@@ -72,6 +72,12 @@ def is_live(record: dict) -> bool:
     return isinstance(pid, int) and ticks is not None and process_start(pid) == ticks
 
 
+def holder(directory: Path) -> dict | None:
+    """The record of the live process holding `directory`, or None."""
+    record = _read(lock_path(directory))
+    return record if record and is_live(record) else None
+
+
 def _describe(record: dict, directory: Path) -> str:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ",
                             time.gmtime(_boot_time() + record["start_ticks"] / os.sysconf("SC_CLK_TCK")))

@@ -53,6 +53,7 @@ class BuildResult:
     state_seconds: dict[str, float]  # dbt node seconds per declared state
     states: dict[str, dict]  # state -> its fingerprint entry and whether this run built it
     reuse: dict  # the receipt's account of what was reused from where ({} for a full build)
+    reused_models: frozenset[str] = frozenset()  # models of the reused states
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def build(prep: Prepared, meter=None) -> BuildResult:
     root.pop("parameter_hash")  # each state hashes the policy values it reads, not the whole set
     now = fingerprints.state_fingerprints(runs.PROJECT_DIR, parsed, prep.policies, root)
     expected = states.expected_seconds(runs.expected_arrivals(prep.policies.preset(prep.config.preset)))
-    select, built = None, set(now)
+    select, built, reused_models = None, set(now), frozenset()
     if prep.reuse is not None:
         decision = reuse.decide(prep.reuse.states, now)
         reuse.announce(prep.reuse, decision, say)
@@ -145,6 +146,7 @@ def build(prep: Prepared, meter=None) -> BuildResult:
         say(f"reuse: {counts['datasets_linked']} datasets linked ({counts['files_linked']} files), "
             f"{counts['tables_copied']} tables copied")
         select, built = reuse.selection(parsed["nodes"], decision), set(decision.rebuilt)
+        reused_models = frozenset(n["name"] for n in reuse.nodes_of(parsed["nodes"], decision.reused))
         node_parts = {uid: part for uid, part in node_parts.items() if part[0] in built
                       or uid.endswith(f".{fingerprints.PARAMETER_TABLE}")}
         expected = {part: s for part, s in expected.items() if part[0] in built or part[0] not in now}
@@ -155,11 +157,13 @@ def build(prep: Prepared, meter=None) -> BuildResult:
         meter.book_tests(lambda uid: states.state_of_test(nodes, uid))
     state_entries = {s: {**entry, "built": s in built} for s, entry in now.items()}
     return BuildResult(t0, time.monotonic() - t0, _state_seconds(nodes, progress.node_seconds), state_entries,
-                       reuse.record(prep.reuse, decision) if prep.reuse is not None else {})
+                       reuse.record(prep.reuse, decision) if prep.reuse is not None else {}, reused_models)
 
 
-def publish(prep: Prepared, meter=None) -> PublishResult:
-    """Every dataset into data/, one rename each, with its row count and content digest."""
+def publish(prep: Prepared, built: BuildResult, meter=None) -> PublishResult:
+    """Every dataset into data/, one rename each, with its row count and content digest. A
+    dataset of a reused state is the earlier run's: its published files are hard-linked and
+    its count and digest are the ones the earlier run computed over those very files."""
     import duckdb
 
     t0 = time.monotonic()
@@ -170,12 +174,18 @@ def publish(prep: Prepared, meter=None) -> PublishResult:
         try:
             for ds in DATASETS:
                 with measure("publish"):
-                    n, digest = table_digest(con, ds.model)
-                    path = runs.publish(con, ds, prep.run_dir / "data",
-                                        runs.datasets_dir(prep.run_dir) / ds.model if ds.scenario else None)
+                    if ds.model in built.reused_models:
+                        entry = prep.reuse.datasets[ds.dataset_id]
+                        n, digest = entry["rows"], entry["content_digest"]
+                        path = runs.publish(con, ds, prep.run_dir / "data", prep.reuse.run_dir / entry["path"])
+                    else:
+                        n, digest = table_digest(con, ds.model)
+                        path = runs.publish(con, ds, prep.run_dir / "data",
+                                            runs.datasets_dir(prep.run_dir) / ds.model if ds.scenario else None)
                 datasets[ds.dataset_id] = {"rows": n, "content_digest": digest,
                                            "path": str(path.relative_to(prep.run_dir))}
-                say(f"published {ds.dataset_id:<36} {n:>12,} rows")
+                say(f"published {ds.dataset_id:<36} {n:>12,} rows" + (" (reused)" if ds.model in built.reused_models
+                                                                       else ""))
             scenarios = [r[0] for r in con.execute(
                 "select scenario_id from scenario_manifest_5A order by scenario_id").fetchall()]
         finally:
@@ -238,7 +248,7 @@ def execute(prep: Prepared, meter=None) -> RunResult:
     holds the directory's lock."""
     runs.claim_run_dir(prep.run_dir, prep.identity)
     built = build(prep, meter)
-    published = publish(prep, meter)
+    published = publish(prep, built, meter)
     validated = validate(prep, meter)
     receipt = write_receipt(prep, built, published, validated)
     say(f"done in {time.monotonic() - built.started:.1f}s; receipt {prep.run_dir / runs.RECEIPT_FILE}")

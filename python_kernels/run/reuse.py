@@ -29,6 +29,7 @@ class Source:
     run_dir: Path
     run_id: str
     states: dict[str, dict]  # the earlier run's fingerprint entries
+    datasets: dict[str, dict]  # the earlier run's published datasets (rows, digest, path)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def source(reuse_dir: str, run_dir: Path) -> Source:
     if not entries or not all("fingerprint" in e for e in entries.values()):
         raise runs.RunError(f"--reuse {reuse_dir!r}: {path} records no state fingerprints (built by an "
                             "earlier version of the engine); rebuild it, or run without --reuse", ExitCode.BAD_INPUT)
-    return Source(path, valid.receipt["run_id"], entries)
+    return Source(path, valid.receipt["run_id"], entries, valid.receipt["datasets"])
 
 
 def decide(earlier: dict[str, dict], now: dict[str, dict]) -> Decision:

@@ -220,20 +220,22 @@ def _describe(identity) -> str:
 def publish(con, dataset: Dataset, data_dir: Path, written: Path | None = None) -> Path:
     """Put a dataset into a staging folder, then move it into place in one rename.
 
-    `written` is the folder of Parquet files dbt's `dataset` materialisation already wrote for
-    it: those are hard-linked (the rows are on disk once). Otherwise the table is exported."""
+    `written` is a folder of the dataset's Parquet files already on disk (dbt's `dataset`
+    materialisation wrote them, or an earlier run published them): those are hard-linked (the
+    rows are on disk once). Otherwise the table is exported."""
     final = data_dir / dataset.path
     staging = data_dir / STAGING / dataset.path
     shutil.rmtree(staging, ignore_errors=True)
     if written is not None:
         # file by file: a rebuild's overwrite leaves the folders of vanished partitions behind, empty
-        parts = sorted(written.glob("*/*.parquet"))
+        parts = sorted(written.rglob("*.parquet"))
         if not parts:
             raise RunError(f"{dataset.model} left no Parquet files in {written}: a scenario dataset's "
                            "model must be materialized as 'dataset' (macros/dataset.sql)", ExitCode.PUBLISH_FAILED)
         for part in parts:
-            (staging / part.parent.name).mkdir(parents=True, exist_ok=True)
-            os.link(part, staging / part.parent.name / part.name)
+            target = staging / part.relative_to(written)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(part, target)
     else:
         staging.mkdir(parents=True)
         con.execute(f"copy (select * from {dataset.model}) to '{staging / 'part-0.parquet'}' "

@@ -142,9 +142,11 @@ def build(prep: Prepared, meter=None) -> BuildResult:
         decision = reuse.decide(prep.reuse.states, now)
         reuse.announce(prep.reuse, decision, say)
         with lock.hold(prep.reuse.run_dir):  # the earlier run must not be rebuilt while it is read
-            counts = reuse.populate(prep.run_dir, prep.reuse, parsed["nodes"], decision, prep.config.threads)
+            counts = reuse.populate(prep.run_dir, prep.reuse, parsed["nodes"], decision, prep.config.threads,
+                                    dbt.GATE_TAG)
         say(f"reuse: {counts['datasets_linked']} datasets linked ({counts['files_linked']} files), "
-            f"{counts['tables_copied']} tables copied")
+            f"{counts['tables_copied']} tables copied, {counts['tables_left']} that nothing rebuilt reads left "
+            "in the earlier run")
         select, built = reuse.selection(parsed["nodes"], decision), set(decision.rebuilt)
         reused_models = frozenset(n["name"] for n in reuse.nodes_of(parsed["nodes"], decision.reused))
         node_parts = {uid: part for uid, part in node_parts.items() if part[0] in built
@@ -155,6 +157,12 @@ def build(prep: Prepared, meter=None) -> BuildResult:
                       [meter] if meter is not None else [], prep.config.dbt_threads, manifest, select)
     if meter is not None:
         meter.book_tests(lambda uid: states.state_of_test(nodes, uid))
+    carried = prep.run_dir / "work" / reuse.CARRIED_RESULTS
+    carried.unlink(missing_ok=True)
+    if prep.reuse is not None:
+        n = reuse.carry_checks(prep.reuse, prep.run_dir / "work" / dbt.BUILD_RESULTS, carried, parsed["nodes"],
+                               decision, dbt.BUILD_RESULTS)
+        say(f"reuse: {n} data tests of the reused states carried from {prep.reuse.run_dir.name}")
     state_entries = {s: {**entry, "built": s in built} for s, entry in now.items()}
     return BuildResult(t0, time.monotonic() - t0, _state_seconds(nodes, progress.node_seconds), state_entries,
                        reuse.record(prep.reuse, decision) if prep.reuse is not None else {}, reused_models)
@@ -202,8 +210,10 @@ def validate(prep: Prepared, meter=None) -> ValidationResult:
         gate_results = dbt.gate_tests(prep.run_dir, prep.dbt_vars, prep.config.threads, prep.config.dbt_threads)
         con = runs.connect(prep.run_dir, prep.config.threads)
         try:
+            carried = prep.run_dir / "work" / reuse.CARRIED_RESULTS
             summary = validation.validate_run(prep.run_dir, con, prep.policies["gates"],
-                                              [prep.run_dir / "work" / dbt.BUILD_RESULTS, gate_results],
+                                              [prep.run_dir / "work" / dbt.BUILD_RESULTS, gate_results,
+                                               *([carried] if carried.exists() else [])],
                                               segments=SEGMENTS)
         finally:
             con.close()

@@ -5,9 +5,12 @@ other state is rebuilt. Before dbt builds the changed states, the new run's data
 the reused states' relations:
     a scenario dataset (Parquet files under work/datasets/, macros/dataset.sql): its files are
         hard-linked (the rows are not written again) and its view is re-created over the links;
-    a table in the earlier run's DuckDB file: copied into the new one (world tables, the 5B
-        intermediate tables and the small 6B tables: the facts a run writes in volume are the
-        Parquet datasets).
+    a table in the earlier run's DuckDB file: copied into the new one when a rebuilt node, a
+        data test that runs or a gate test reads it; the others stay where they are.
+The data tests of the reused states are not run again: the earlier run's results for them are
+carried into the new run's validation (`carry_checks`), marked as such.
+Publishing links the reused datasets' published files and takes their counts and digests
+from the earlier receipt.
 A hard link shares the file, so both runs must leave it as it is: nothing rewrites a dataset
 file in place (the materialisation unlinks the old files before writing new ones), and a
 rebuilt state in the new run writes new files.
@@ -54,7 +57,30 @@ def source(reuse_dir: str, run_dir: Path) -> Source:
     if not entries or not all("fingerprint" in e for e in entries.values()):
         raise runs.RunError(f"--reuse {reuse_dir!r}: {path} records no state fingerprints (built by an "
                             "earlier version of the engine); rebuild it, or run without --reuse", ExitCode.BAD_INPUT)
+    _check_in_place(path)
     return Source(path, valid.receipt["run_id"], entries, valid.receipt["datasets"])
+
+
+def _check_in_place(path: Path) -> None:
+    """A run's dataset views read its files by absolute path: a run moved or renamed since it was
+    built cannot lend them."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path / "work" / "engine.duckdb"), read_only=True)
+        try:
+            views = con.execute("select view_name, sql from duckdb_views() where not internal").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error as e:
+        raise runs.RunError(f"--reuse: cannot read the database of {path} ({e}); is a process writing it?",
+                            ExitCode.BAD_INPUT) from None
+    here = str(runs.datasets_dir(path))
+    astray = sorted(name for name, sql in views if "read_parquet" in sql and here not in sql)
+    if astray:
+        raise runs.RunError(f"--reuse: {path} was moved or renamed since it was built (its views "
+                            f"{', '.join(astray[:3])} read files elsewhere); reuse it where it was built, or "
+                            "rebuild it", ExitCode.BAD_INPUT)
 
 
 def decide(earlier: dict[str, dict], now: dict[str, dict]) -> Decision:
@@ -75,6 +101,41 @@ def selection(nodes: dict, decision: Decision) -> list[str]:
     return sorted({n["name"] for n in nodes_of(nodes, decision.rebuilt)} | {fingerprints.PARAMETER_TABLE})
 
 
+def read_by_the_rebuild(nodes: dict, decision: Decision, gate_tag: str) -> set[str]:
+    """Names of the reused models and seeds that something this run executes reads: a rebuilt
+    node, a data test of a rebuilt node (dbt's buildable selection; the parameter table is
+    rebuilt in every run, so the tests that read it run too), or a gate test."""
+    state_of = {uid: states.declared(n["config"]["meta"]) for uid, n in nodes.items()
+                if n["resource_type"] in ("model", "seed")}
+    rebuilt = {uid for uid, state in state_of.items() if state in decision.rebuilt
+               or nodes[uid]["name"] == fingerprints.PARAMETER_TABLE}  # rebuilt in every run
+    readers = [n for uid, n in nodes.items() if uid in rebuilt or n["resource_type"] == "test" and (
+        gate_tag in n["tags"] or rebuilt & set(n["depends_on"].get("nodes", [])))]
+    return {nodes[p]["name"] for n in readers for p in n["depends_on"].get("nodes", [])
+            if p in state_of and p not in rebuilt}
+
+
+CARRIED_RESULTS = "reused_run_results.json"
+
+
+def carry_checks(src: Source, ran: Path, out: Path, nodes: dict, decision: Decision, results_file: str) -> int:
+    """Write the earlier run's results of the data tests that read only reused states and did not
+    run here, each marked as carried; returns how many."""
+    state_of = {uid: states.declared(n["config"]["meta"]) for uid, n in nodes.items()
+                if n["resource_type"] in ("model", "seed")}
+    here = {r["unique_id"] for r in json.loads(ran.read_text())["results"]}
+    carried = []
+    for r in json.loads((src.run_dir / "work" / results_file).read_text())["results"]:
+        node = nodes.get(r["unique_id"])
+        parents = node["depends_on"].get("nodes", []) if node else []
+        if node is None or r["unique_id"] in here or not parents \
+                or not all(state_of.get(p) in decision.reused for p in parents):
+            continue
+        carried.append({**r, "message": f"carried from {src.run_dir.name}: {r.get('message') or r['status']}"})
+    out.write_text(json.dumps({"results": carried}, indent=1))
+    return len(carried)
+
+
 def _link_tree(src: Path, dst: Path) -> int:
     shutil.rmtree(dst, ignore_errors=True)
     n = 0
@@ -85,16 +146,19 @@ def _link_tree(src: Path, dst: Path) -> int:
     return n
 
 
-def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, threads: int) -> dict:
-    """Give the new run's database the reused states' relations; returns counts for the log."""
+def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, threads: int, gate_tag: str) -> dict:
+    """Give the new run's database the reused states' relations: every dataset view (over
+    hard links), and a copy of each table the rebuild reads (the others stay in the earlier
+    run's database: no rebuilt node, test or publish step reads them). Returns counts for the log."""
     import duckdb
 
     wanted = {n["name"] for n in nodes_of(nodes, decision.reused)}
+    needed = read_by_the_rebuild(nodes, decision, gate_tag)
     runs.drop_database(run_dir)
     (run_dir / "work").mkdir(parents=True, exist_ok=True)
     old_datasets, new_datasets = runs.datasets_dir(src.run_dir), runs.datasets_dir(run_dir)
     con = duckdb.connect(str(run_dir / "work" / "engine.duckdb"))
-    linked = copied = files = 0
+    linked = copied = files = left = 0
     try:
         con.execute(f"set threads = {int(threads)}")
         con.execute(f"attach '{src.run_dir / 'work' / 'engine.duckdb'}' as earlier (read_only)")
@@ -111,13 +175,15 @@ def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, thread
                 files += _link_tree(old_datasets / name, new_datasets / name)
                 con.execute(views[name].replace(str(old_datasets), str(new_datasets)))
                 linked += 1
-            else:
+            elif name in needed:
                 con.execute(f'create table main."{name}" as select * from earlier.main."{name}"')
                 copied += 1
+            else:
+                left += 1
         con.execute("detach earlier")
     finally:
         con.close()
-    return {"datasets_linked": linked, "files_linked": files, "tables_copied": copied}
+    return {"datasets_linked": linked, "files_linked": files, "tables_copied": copied, "tables_left": left}
 
 
 def announce(src: Source, decision: Decision, say) -> None:

@@ -56,6 +56,11 @@ def test_reuse_gives_the_data_of_a_full_build(runs_root, tiny_42, policy_copy, c
     assert set(got["reused_from"]["states"]) == set(states.NODE_STATES) - set(rebuilt)
     assert all(got["states"][s]["fingerprint"] == full["states"][s]["fingerprint"] for s in states.NODE_STATES)
     assert f"building {', '.join(rebuilt)}" in said
+    # the validation holds every check of a full build: the reused states' tests carried over
+    checks = {r: {c["check_id"]: c for c in json.loads((d / "validation" / "validation_report.json").read_text())["checks"]}
+              for r, d in (("reused", reused_dir), ("full", full_dir))}
+    assert set(checks["reused"]) == set(checks["full"])
+    assert any("carried from" in c["detail"] for c in checks["reused"].values())
     # reused datasets share the earlier run's files; the earlier run is untouched
     reused_models = {"s4_arrival_events"} if segment == "6B" else set()
     for ds in DATASETS:
@@ -93,3 +98,14 @@ def test_a_run_without_fingerprints_is_refused(runs_root, tiny_42, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "records no state fingerprints" in err
     assert not (runs_root / "refused-2").exists()
+
+
+def test_a_moved_run_is_refused_with_nothing_lost(runs_root, tiny_42, capsys):
+    """Its dataset views still read the files where it was built: reuse says so instead of
+    building on views that read nothing."""
+    moved = runs_root / "moved-away"
+    shutil.copytree(tiny_42, moved, copy_function=os.link)
+    target = runs_root / "from-moved"
+    rc = runner.main(["run", "--preset", "tiny", "--run-dir", str(target), "--reuse", str(moved)])
+    assert rc == 2 and "was moved or renamed" in capsys.readouterr().err
+    assert not target.exists()

@@ -36,8 +36,15 @@ def test_bench_measures_every_budgeted_state(tiny_bench):
         assert s["seconds"] > 0 and s["cpu_seconds"] > 0 and s["peak_rss_bytes"] > 100 * 2 ** 20, state
         assert s["rows"] > 0 and s["parquet_bytes"] > 0 and 0 < s["efficiency"], state
         assert s["budget_large_seconds"] == bench.BUDGETS_LARGE[state]
-    # the arrivals state writes exactly the arrivals; 6B.S4 at least one truth label per flow
-    assert record["states"]["5B.S4"]["rows"] == record["arrivals"]
+    # the arrivals state writes exactly the arrivals and the surface's realism metrics (booked
+    # with 5B.S4, whose routing they read); 6B.S4 at least one truth label per flow
+    con = runs.connect(tiny_bench, 1)
+    try:
+        metrics = con.execute("select count(*) from world_intensity_realism_5A").fetchone()[0]
+    finally:
+        con.close()
+    assert 0 < metrics < 20
+    assert record["states"]["5B.S4"]["rows"] == record["arrivals"] + metrics
     assert record["states"]["6B.S4"]["rows"] > receipt["datasets"]["s4_flow_truth_labels_6B"]["rows"]
     for state in ("publish", "validation"):
         assert record["states"][state]["seconds"] > 0

@@ -137,21 +137,14 @@ def build(prep: Prepared, meter=None) -> BuildResult:
     root.pop("parameter_hash")  # each state hashes the policy values it reads, not the whole set
     now = fingerprints.state_fingerprints(runs.PROJECT_DIR, parsed, prep.policies, root)
     expected = states.expected_seconds(runs.expected_arrivals(prep.policies.preset(prep.config.preset)))
-    select, built, reused_models = None, set(now), frozenset()
+    select, decision, reused_models = None, None, frozenset()
     if prep.reuse is not None:
-        decision = reuse.decide(prep.reuse.states, now)
-        reuse.announce(prep.reuse, decision, say)
-        with lock.hold(prep.reuse.run_dir):  # the earlier run must not be rebuilt while it is read
-            counts = reuse.populate(prep.run_dir, prep.reuse, parsed["nodes"], decision, prep.config.threads,
-                                    dbt.GATE_TAG)
-        say(f"reuse: {counts['datasets_linked']} datasets linked ({counts['files_linked']} files), "
-            f"{counts['tables_copied']} tables copied, {counts['tables_left']} that nothing rebuilt reads left "
-            "in the earlier run")
-        select, built = reuse.selection(parsed["nodes"], decision), set(decision.rebuilt)
+        decision = _take_over(prep, parsed["nodes"], now)
+        select = reuse.selection(parsed["nodes"], decision)
         reused_models = frozenset(n["name"] for n in reuse.nodes_of(parsed["nodes"], decision.reused))
-        node_parts = {uid: part for uid, part in node_parts.items() if part[0] in built
+        node_parts = {uid: part for uid, part in node_parts.items() if part[0] in decision.rebuilt
                       or uid.endswith(f".{fingerprints.PARAMETER_TABLE}")}
-        expected = {part: s for part, s in expected.items() if part[0] in built or part[0] not in now}
+        expected = {part: s for part, s in expected.items() if part[0] in decision.rebuilt or part[0] not in now}
     progress = Progress(plan=Plan(node_parts, expected))
     nodes = dbt.build(prep.run_dir, prep.dbt_vars, prep.config.threads, progress,
                       [meter] if meter is not None else [], prep.config.dbt_threads, manifest, select)
@@ -159,13 +152,26 @@ def build(prep: Prepared, meter=None) -> BuildResult:
         meter.book_tests(lambda uid: states.state_of_test(nodes, uid))
     carried = prep.run_dir / "work" / reuse.CARRIED_RESULTS
     carried.unlink(missing_ok=True)
-    if prep.reuse is not None:
+    if decision is not None:
         n = reuse.carry_checks(prep.reuse, prep.run_dir / "work" / dbt.BUILD_RESULTS, carried, parsed["nodes"],
                                decision, dbt.BUILD_RESULTS)
         say(f"reuse: {n} data tests of the reused states carried from {prep.reuse.run_dir.name}")
+    built = set(now) if decision is None else set(decision.rebuilt)
     state_entries = {s: {**entry, "built": s in built} for s, entry in now.items()}
     return BuildResult(t0, time.monotonic() - t0, _state_seconds(nodes, progress.node_seconds), state_entries,
-                       reuse.record(prep.reuse, decision) if prep.reuse is not None else {}, reused_models)
+                       reuse.record(prep.reuse, decision), reused_models)
+
+
+def _take_over(prep: Prepared, nodes: dict, now: dict) -> reuse.Decision:
+    """Decide what to reuse from the earlier run and give this run's database its relations."""
+    decision = reuse.decide(prep.reuse.states, now)
+    reuse.announce(prep.reuse, decision, say)
+    with lock.hold(prep.reuse.run_dir):  # the earlier run must not be rebuilt while it is read
+        counts = reuse.populate(prep.run_dir, prep.reuse, nodes, decision, prep.config.threads, dbt.GATE_TAG)
+    say(f"reuse: {counts['datasets_linked']} datasets linked ({counts['files_linked']} files), "
+        f"{counts['tables_copied']} tables copied, {counts['tables_left']} that nothing rebuilt reads left "
+        "in the earlier run")
+    return decision
 
 
 def publish(prep: Prepared, built: BuildResult, meter=None) -> PublishResult:

@@ -200,10 +200,3 @@ def record(src: Source | None, decision: Decision | None) -> dict:
     return {"reused_from": {"run_dir": str(src.run_dir), "run_id": src.run_id,
                             "states": list(decision.reused)}}
 
-
-def reused_runs(receipt_path: Path) -> str | None:
-    """The run directory a run's receipt says it reused from, if any."""
-    try:
-        return json.loads(receipt_path.read_text()).get("reused_from", {}).get("run_dir")
-    except (OSError, ValueError):
-        return None

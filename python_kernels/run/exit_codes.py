@@ -15,8 +15,8 @@ class ExitCode(enum.IntEnum):
         return member
 
     OK = 0, "success"
-    BAD_INPUT = 2, ("bad input (arguments, preset, seed, policies, run directory, seed files, "
-                    "not enough free disk): nothing is written")
+    BAD_INPUT = 2, ("bad input (arguments, preset, seed, policies, run directory, a --reuse run that cannot "
+                    "be reused, seed files, not enough free disk): nothing is written")
     RUN_DIR_TAKEN = 3, ("the run directory (or certify's --out) is in use by another live runner process "
                         "(the message names its pid and start time), belongs to a run with another identity "
                         "(seed, preset or policies), or is not a run of this engine: it is left untouched")

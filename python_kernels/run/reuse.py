@@ -18,7 +18,6 @@ rebuilt state in the new run writes new files.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,12 +100,17 @@ def selection(nodes: dict, decision: Decision) -> list[str]:
     return sorted({n["name"] for n in nodes_of(nodes, decision.rebuilt)} | {fingerprints.PARAMETER_TABLE})
 
 
+def _states_of(nodes: dict) -> dict[str, str]:
+    """unique_id -> declared state of every model and seed."""
+    return {uid: states.declared(n["config"]["meta"]) for uid, n in nodes.items()
+            if n["resource_type"] in ("model", "seed")}
+
+
 def read_by_the_rebuild(nodes: dict, decision: Decision, gate_tag: str) -> set[str]:
     """Names of the reused models and seeds that something this run executes reads: a rebuilt
     node, a data test of a rebuilt node (dbt's buildable selection; the parameter table is
     rebuilt in every run, so the tests that read it run too), or a gate test."""
-    state_of = {uid: states.declared(n["config"]["meta"]) for uid, n in nodes.items()
-                if n["resource_type"] in ("model", "seed")}
+    state_of = _states_of(nodes)
     rebuilt = {uid for uid, state in state_of.items() if state in decision.rebuilt
                or nodes[uid]["name"] == fingerprints.PARAMETER_TABLE}  # rebuilt in every run
     readers = [n for uid, n in nodes.items() if uid in rebuilt or n["resource_type"] == "test" and (
@@ -121,8 +125,7 @@ CARRIED_RESULTS = "reused_run_results.json"
 def carry_checks(src: Source, ran: Path, out: Path, nodes: dict, decision: Decision, results_file: str) -> int:
     """Write the earlier run's results of the data tests that read only reused states and did not
     run here, each marked as carried; returns how many."""
-    state_of = {uid: states.declared(n["config"]["meta"]) for uid, n in nodes.items()
-                if n["resource_type"] in ("model", "seed")}
+    state_of = _states_of(nodes)
     here = {r["unique_id"] for r in json.loads(ran.read_text())["results"]}
     carried = []
     for r in json.loads((src.run_dir / "work" / results_file).read_text())["results"]:
@@ -138,12 +141,7 @@ def carry_checks(src: Source, ran: Path, out: Path, nodes: dict, decision: Decis
 
 def _link_tree(src: Path, dst: Path) -> int:
     shutil.rmtree(dst, ignore_errors=True)
-    n = 0
-    for part in sorted(src.glob("*/*.parquet")):
-        (dst / part.parent.name).mkdir(parents=True, exist_ok=True)
-        os.link(part, dst / part.parent.name / part.name)
-        n += 1
-    return n
+    return runs.link_parquet(sorted(src.rglob("*.parquet")), src, dst)
 
 
 def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, threads: int, gate_tag: str) -> dict:

@@ -217,6 +217,15 @@ def _describe(identity) -> str:
             f"parameter_hash={str(identity.get('parameter_hash'))[:12]}")
 
 
+def link_parquet(parts, source: Path, target: Path) -> int:
+    """Hard-link the Parquet files `parts` (below `source`) to the same places below `target`."""
+    for part in parts:
+        dst = target / part.relative_to(source)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.link(part, dst)
+    return len(parts)
+
+
 def publish(con, dataset: Dataset, data_dir: Path, written: Path | None = None) -> Path:
     """Put a dataset into a staging folder, then move it into place in one rename.
 
@@ -232,10 +241,7 @@ def publish(con, dataset: Dataset, data_dir: Path, written: Path | None = None) 
         if not parts:
             raise RunError(f"{dataset.model} left no Parquet files in {written}: a scenario dataset's "
                            "model must be materialized as 'dataset' (macros/dataset.sql)", ExitCode.PUBLISH_FAILED)
-        for part in parts:
-            target = staging / part.relative_to(written)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(part, target)
+        link_parquet(parts, written, staging)
     else:
         staging.mkdir(parents=True)
         con.execute(f"copy (select * from {dataset.model}) to '{staging / 'part-0.parquet'}' "

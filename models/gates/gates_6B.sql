@@ -7,7 +7,8 @@
   (the worst currency with material volume). Auth latency (T14-T16) from the event stream at
   microsecond precision. Campaigns (T17, T18): depth and targeting by class and time zone.
   Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
-  guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc). The flow-level
+  guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc); R6 each amount
+  law's median against its policy (int_gates_6B_amount_laws). The flow-level
   gates read int_gates_6B_flows, the four-way join of every flow stored once. The heavy
   aggregates over every flow or event are models of their own (int_gates_6B_amount_counts,
   _latency, _attachment, _auc): run together as branches of this one query they outgrew
@@ -155,6 +156,20 @@ amount_metrics as (
     from per_currency
 ),
 
+-- R6: each amount law's realised median against its policy median (laws with enough flows)
+law_metrics as (
+    select
+        sum(n_flows) as n_flows,
+        count(*) as n_laws,
+        max(abs(median_usd / policy_median_usd - 1)) as max_dev,
+        arg_max(law, abs(median_usd / policy_median_usd - 1)) as worst_law,
+        arg_max(printf('%.2f vs %.2f', median_usd, policy_median_usd), abs(median_usd / policy_median_usd - 1))
+            as worst_medians,
+        (select count(*) from {{ ref('int_gates_6B_amount_laws') }}) as n_policy_laws
+    from {{ ref('int_gates_6B_amount_laws') }}
+    where n_flows >= {{ gate_param('6B.R6', 'min_law_flows') }}
+),
+
 latency_metrics as (
     select n_flows as n, p50, p99, zero_share from {{ ref('int_gates_6B_latency') }}
 ),
@@ -250,6 +265,11 @@ metrics as (
            format('0 flows matching zero or several rules; {} campaign types claimed by several rules',
                   (select n from rule_collisions)), null
     from truth_metrics
+    union all
+    select '6B.R6', max_dev, n_flows, false,
+           format('worst {} (median USD {}); {} of {} laws with >= {} flows', worst_law, worst_medians, n_laws,
+                  n_policy_laws, {{ gate_param('6B.R6', 'min_law_flows') }}::int), null
+    from law_metrics
     union all
     select '6B.T23', max_auc, (select n from truth_metrics), false, 'AUC by column: ' || ranking, null
     from auc_metrics

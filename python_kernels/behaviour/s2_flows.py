@@ -4,7 +4,8 @@ refunds, reversals and every event's instant.
 `flows` is parallel over arrivals; flow j of an arrival has the stream
 (seed, "6B.s2.flow", flow_id = MAX_FLOWS_PER_ARRIVAL * arrival_id + j) and the arrival's amount
 stream (seed, "6B.s2.amount", arrival_id), with the counters named below. `flow_params` turns
-the flow, amount and timing policy into the kernel's arrays.
+the flow, amount and timing policy into the kernel's arrays; each arrival's amount follows one
+law of the policy (its channel's, or its merchant's MCC group's for purchases).
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import numpy as np
 from numba import njit, prange
 
 from python_kernels.core import rng
-from python_kernels.core.vocabulary import (BLOCK_ROWS, CHANNELS, DECLINE_REASONS, FAMILIES, MAX_FLOWS_PER_ARRIVAL,
-                                            NO_TIME, REASON_STEP_UP_FAILED)
+from python_kernels.core.vocabulary import (AMOUNT_ROUNDINGS, BLOCK_ROWS, CHANNELS, DECLINE_REASONS,
+                                            MAX_FLOWS_PER_ARRIVAL, NO_TIME, REASON_STEP_UP_FAILED)
 
 U64 = np.uint64
 FLOW_DOMAIN = "6B.s2.flow"
@@ -27,7 +28,8 @@ C_AUTH_LATENCY, C_CHALLENGE_DELAY, C_COMPLETE_DELAY = U64(6), U64(8), U64(10)  #
 C_REVERSAL, C_REFUND, C_PARTIAL_REFUND, C_PARTIAL_FRACTION = U64(12), U64(13), U64(14), U64(15)
 C_CLEARING_DELAY, C_REFUND_DELAY, C_REVERSAL_DELAY, C_CLEARING_DELTA = U64(16), U64(18), U64(20), U64(22)
 # counters of an arrival's amount stream (shared by its flows: a retry asks for the same amount)
-C_PRICE_POINT, C_POINT_PICK, C_TAIL = U64(0), U64(1), U64(2)
+C_PRICE_POINT, C_POINT_PICK, C_BODY, C_BIG_TICKET = U64(0), U64(1), U64(2), U64(4)
+R_CENTS, R_WHOLE, R_CHARM, R_NOTE = (AMOUNT_ROUNDINGS.index(r) for r in ("CENTS", "WHOLE", "CHARM", "NOTE"))
 
 
 class FlowParams(NamedTuple):
@@ -48,12 +50,17 @@ class FlowParams(NamedTuple):
     partial_lo: float
     partial_hi: float
     clearing_delta: float        # clearing differs from the auth amount by up to this fraction
-    point_minor: np.ndarray      # price points in minor units, [family, currency, point]
-    point_n: np.ndarray          # points per family
-    p_point: np.ndarray          # per family: share of amounts at a price point
-    tail_log_median: np.ndarray  # per family, log US dollars
-    tail_sigma: np.ndarray       # per family
+    point_minor: np.ndarray      # price points in minor units, [law, currency, point]
+    point_n: np.ndarray          # points per law
+    p_point: np.ndarray          # per law: share of amounts at a price point
+    body_log_median: np.ndarray  # per law, log US dollars of the lognormal body (solved from the law's median)
+    sigma: np.ndarray            # per law
+    p_tail: np.ndarray           # per law: share of big tickets
+    log_tail_factor: np.ndarray  # per law
+    rounding: np.ndarray         # per law, index into AMOUNT_ROUNDINGS
     unit_minor: np.ndarray       # per currency: minor units per US dollar
+    minor_per_major: np.ndarray  # per currency
+    note_minor: np.ndarray       # per currency: the ATM note in minor units
     min_usd: float
     max_usd: float
     t_auth: np.ndarray
@@ -66,14 +73,13 @@ class FlowParams(NamedTuple):
 
 
 class Arrivals(NamedTuple):
-    """Per-arrival inputs of `flows` (indices into CHANNELS, FlowParams' families and currencies)."""
+    """Per-arrival inputs of `flows` (indices into CHANNELS, FlowParams' laws and currencies)."""
 
     arrival_id: np.ndarray
     ts: np.ndarray
     channel: np.ndarray
-    family: np.ndarray
+    law: np.ndarray
     currency: np.ndarray
-    sector_scale: np.ndarray     # multiplies the family's tail median
 
 
 class FlowRows(NamedTuple):
@@ -126,14 +132,36 @@ def _count_flows(seed, domain, a, p, out):
         out[i] = j + 1
 
 
+@njit(cache=True)
+def round_local(x, rounding, minor_per_major, note_minor):
+    """An amount of x minor units as a price in its currency (rounding: index into
+    AMOUNT_ROUNDINGS): the minor unit, whole major units, a charm price (two significant
+    figures of the major amount, at least whole units, less one minor unit) or a multiple of
+    the ATM note; never below one unit of the rounding."""
+    if rounding == R_WHOLE:
+        return max(round(x / minor_per_major), 1) * minor_per_major
+    if rounding == R_NOTE:
+        return max(round(x / note_minor), 1) * note_minor
+    if rounding == R_CHARM:
+        major = x / minor_per_major
+        step = max(10.0 ** (math.floor(math.log10(max(major, 1.0))) - 1), 1.0) * minor_per_major
+        return max(round(x / step), 1) * int(step) - (1 if minor_per_major > 1 else 0)
+    return max(round(x), 1)
+
+
 @njit(inline="always", cache=True)
-def _amount(s, points_minor, n_points, p_point, log_median, sigma, lo_minor, hi_minor, unit_minor):
-    """Auth amount in minor units: one of the family's price points in this currency, or the
-    lognormal tail, clipped to [lo_minor, hi_minor]."""
-    if rng.uniform(s, C_PRICE_POINT) < p_point:
-        return points_minor[min(int(rng.uniform(s, C_POINT_PICK) * n_points), n_points - 1)]
-    x = math.exp(log_median + sigma * rng.normal(s, C_TAIL)) * unit_minor
-    return min(max(int(round(x)), lo_minor), hi_minor)
+def _amount(s, law, cur, p, lo_minor, hi_minor):
+    """Auth amount in minor units: one of the law's price points in this currency, or a draw of
+    its lognormal body (a big ticket with the law's tail share), clipped to [lo_minor, hi_minor]
+    and rounded the law's way."""
+    n_points = p.point_n[law]
+    if n_points > 0 and rng.uniform(s, C_PRICE_POINT) < p.p_point[law]:
+        return p.point_minor[law, cur, min(int(rng.uniform(s, C_POINT_PICK) * n_points), n_points - 1)]
+    log_usd = p.body_log_median[law] + p.sigma[law] * rng.normal(s, C_BODY)
+    if rng.uniform(s, C_BIG_TICKET) < p.p_tail[law]:
+        log_usd += p.log_tail_factor[law]
+    x = min(max(math.exp(log_usd) * p.unit_minor[cur], lo_minor), hi_minor)
+    return round_local(x, p.rounding[law], p.minor_per_major[cur], p.note_minor[cur])
 
 
 @njit(cache=True)
@@ -143,13 +171,10 @@ def _fill_arrivals(lo, hi, seed, flow_domain, amount_domain, a, flow_ptr, p, atm
     every array in them."""
     for i in range(lo, hi):
         k = a.channel[i]
-        fam = a.family[i]
         sa = rng.stream_key(seed, amount_domain, a.arrival_id[i])
         cur = a.currency[i]
         unit = p.unit_minor[cur]  # minor units per US dollar
-        amount = _amount(sa, p.point_minor[fam, cur], p.point_n[fam], p.p_point[fam],
-                         p.tail_log_median[fam] + math.log(a.sector_scale[i]), p.tail_sigma[fam],
-                         max(int(round(p.min_usd * unit)), 1), int(round(p.max_usd * unit)), unit)
+        amount = _amount(sa, a.law[i], cur, p, max(p.min_usd * unit, 1.0), p.max_usd * unit)
         t0 = a.ts[i]
         for j in range(flow_ptr[i + 1] - flow_ptr[i]):
             f = flow_ptr[i] + j
@@ -207,17 +232,17 @@ def _fill_flows(seed, flow_domain, amount_domain, a, flow_ptr, p, atm_channel, o
                        p, atm_channel, o)
 
 
-def flows(seed: int, arrival_id, ts_us, channel, family, currency, sector_scale, params: FlowParams) -> dict:
+def flows(seed: int, arrival_id, ts_us, channel, law, currency, params: FlowParams) -> dict:
     """All flows of a set of arrivals: one per arrival plus retries of declined flows.
 
-    `family` indexes FAMILIES, `currency` the currencies `flow_params` was built for;
-    `sector_scale` multiplies the tail median. Returns the FlowRows fields and flow_id as
-    per-flow arrays, flows of an arrival contiguous and in flow_index order.
+    `law` indexes the amount laws and `currency` the currencies `flow_params` was built for.
+    Returns the FlowRows fields and flow_id as per-flow arrays, flows of an arrival contiguous
+    and in flow_index order.
     """
     seed = rng.check_seed(seed)
     a = Arrivals(np.ascontiguousarray(arrival_id, np.int64), np.ascontiguousarray(ts_us, np.int64),
-                 np.ascontiguousarray(channel, np.int64), np.ascontiguousarray(family, np.int64),
-                 np.ascontiguousarray(currency, np.int64), np.ascontiguousarray(sector_scale, np.float64))
+                 np.ascontiguousarray(channel, np.int64), np.ascontiguousarray(law, np.int64),
+                 np.ascontiguousarray(currency, np.int64))
     n = a.arrival_id.size
     if any(x.size != n for x in a):
         raise ValueError("every per-arrival input needs one entry per arrival")
@@ -225,11 +250,13 @@ def flows(seed: int, arrival_id, ts_us, channel, family, currency, sector_scale,
         raise ValueError("channel index out of range")
     if n and (a.arrival_id.min() < 0 or a.arrival_id.max() >= np.iinfo(np.int64).max // MAX_FLOWS_PER_ARRIVAL):
         raise ValueError(f"arrival_id must be >= 0 and leave room for flow_id = {MAX_FLOWS_PER_ARRIVAL} * arrival_id + j")
-    if np.any(a.sector_scale <= 0):
-        raise ValueError("sector_scale must be > 0")
     p = params
     if not isinstance(p, FlowParams):
         raise TypeError("params must be the FlowParams of flow_params()")
+    if n and (a.law.min() < 0 or a.law.max() >= p.point_n.size):
+        raise ValueError(f"law index out of range (the policy has {p.point_n.size} amount laws)")
+    if n and (a.currency.min() < 0 or a.currency.max() >= p.unit_minor.size):
+        raise ValueError(f"currency index out of range (flow_params was built for {p.unit_minor.size} currencies)")
     if not 0 <= p.max_retries < MAX_FLOWS_PER_ARRIVAL:
         raise ValueError(f"max_retries must be in [0, {MAX_FLOWS_PER_ARRIVAL - 1}]")
     flow_domain = U64(rng.domain_id(FLOW_DOMAIN))
@@ -255,18 +282,44 @@ def _nice(x: float) -> float:
     return round(x / step) * step
 
 
-def flow_params(policy: dict, currencies: list, units_per_usd: list, minor_units: list) -> FlowParams:
+def body_log_median(law: dict, name: str) -> float:
+    """Log US-dollar median of the law's lognormal body that gives the whole law (price points,
+    body and big-ticket tail) the policy's median_usd. Raises ValueError when the points alone
+    put the median elsewhere."""
+    target, sigma, p_pt, p_tail = law["median_usd"], law["sigma"], law["p_point"], law["p_tail"]
+    points = law["points_usd"]
+    at_or_below = p_pt * sum(x <= target for x in points) / len(points) if points else 0.0
+    if not at_or_below <= 0.5 <= at_or_below + (1.0 - p_pt):
+        raise ValueError(f"amounts.laws.{name}: its price points hold {at_or_below:.3f} of the amounts at or below "
+                         f"median_usd {target} and {p_pt:.3f} in all, so no lognormal body gives that median")
+    phi = lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))  # noqa: E731
+    lt, lf = math.log(target), math.log(law["tail_factor"])
+    below = lambda lm: at_or_below + (1.0 - p_pt) * (  # noqa: E731
+        (1.0 - p_tail) * phi((lt - lm) / sigma) + p_tail * phi((lt - lm - lf) / sigma))
+    lo, hi = lt - 12.0 * sigma - lf, lt + 12.0 * sigma  # below(lo) >= 0.5 >= below(hi)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if below(mid) > 0.5 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def flow_params(policy: dict, currencies: list, units_per_usd: list, minor_units: list, atm_notes: list) -> FlowParams:
     """The kernel's arrays of the flow, amount and timing policy; `currencies` fixes the
-    currency index order."""
+    currency index order and the policy's amounts.laws the law index order."""
     fl, am, tm = policy["flows"], policy["amounts"], policy["timing"]
     per = lambda m: np.array([m[ch] for ch in CHANNELS], np.float64)  # noqa: E731
-    n_points = max(len(am["families"][f]["points_usd"]) for f in FAMILIES)
-    point_minor = np.zeros((len(FAMILIES), len(currencies), n_points), np.int64)
-    for fi, fam in enumerate(FAMILIES):
-        for ci, (rate, mu) in enumerate(zip(units_per_usd, minor_units)):
-            for pi, pt in enumerate(am["families"][fam]["points_usd"]):
+    laws = list(am["laws"].values())
+    rounding = np.array([AMOUNT_ROUNDINGS.index(law["rounding"]) for law in laws], np.int64)
+    minor_per_major = np.array([10 ** m for m in minor_units], np.int64)
+    note_minor = np.array([round(n * 10 ** m) for n, m in zip(atm_notes, minor_units)], np.int64)
+    point_minor = np.zeros((len(laws), len(currencies), max([len(law["points_usd"]) for law in laws] + [1])), np.int64)
+    for li, law in enumerate(laws):
+        for ci, rate in enumerate(units_per_usd):
+            for pi, pt in enumerate(law["points_usd"]):
                 local = pt if rate < 2 else _nice(pt * rate)  # 4.99 EUR is a price; 4.99 x 88 INR is not
-                point_minor[fi, ci, pi] = max(int(round(local * 10 ** mu)), 1)
+                minor = float(local * minor_per_major[ci])
+                point_minor[li, ci, pi] = (round_local(minor, R_NOTE, minor_per_major[ci], note_minor[ci])
+                                           if rounding[li] == R_NOTE else max(round(minor), 1))
     reasons = np.array([fl["decline_reason"][r] for r in DECLINE_REASONS])
     gap = fl["retry_gap_seconds"]
     spec = lambda t: np.array([t["median_seconds"], t["sigma"], t["min_seconds"], t["max_seconds"]])  # noqa: E731
@@ -281,11 +334,15 @@ def flow_params(policy: dict, currencies: list, units_per_usd: list, minor_units
         p_partial=float(fl["p_partial_refund"]), partial_lo=float(fl["partial_refund_fraction"][0]),
         partial_hi=float(fl["partial_refund_fraction"][1]), clearing_delta=float(fl["clearing_delta"]),
         point_minor=point_minor,
-        point_n=np.array([len(am["families"][f]["points_usd"]) for f in FAMILIES], np.int64),
-        p_point=np.array([am["families"][f]["p_point"] for f in FAMILIES]),
-        tail_log_median=np.log([am["families"][f]["tail_median_usd"] for f in FAMILIES]),
-        tail_sigma=np.array([am["families"][f]["tail_sigma"] for f in FAMILIES]),
+        point_n=np.array([len(law["points_usd"]) for law in laws], np.int64),
+        p_point=np.array([law["p_point"] for law in laws], np.float64),
+        body_log_median=np.array([body_log_median(law, name) for name, law in am["laws"].items()]),
+        sigma=np.array([law["sigma"] for law in laws], np.float64),
+        p_tail=np.array([law["p_tail"] for law in laws], np.float64),
+        log_tail_factor=np.log([law["tail_factor"] for law in laws]),
+        rounding=rounding,
         unit_minor=np.array([r * 10 ** m for r, m in zip(units_per_usd, minor_units)], np.float64),
+        minor_per_major=minor_per_major, note_minor=note_minor,
         min_usd=float(am["min_usd"]), max_usd=float(am["max_usd"]),
         t_auth=spec(tm["auth_response"]), t_chal=spec(tm["step_up_challenge"]),
         t_comp=spec(tm["step_up_complete"]), t_clear=spec(tm["clearing"]),

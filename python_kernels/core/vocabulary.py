@@ -22,7 +22,10 @@ ATTACH_RULES = ("FOLLOW_UP", "HOME", "FOREIGN")
 
 # 6B S2: flow_id = MAX_FLOWS_PER_ARRIVAL * arrival_id + flow_index (the first flow and its retries)
 MAX_FLOWS_PER_ARRIVAL = 4
-FAMILIES = ("PURCHASE", "CASH_WITHDRAWAL", "TRANSFER")
+# amount laws (policies/flows.yaml amounts): how a drawn amount is rounded in the local currency,
+# and the channel law that means "the law of the merchant's MCC group"
+AMOUNT_ROUNDINGS = ("CENTS", "WHOLE", "CHARM", "NOTE")
+LAW_OF_THE_MCC = "MCC"
 DECLINE_REASONS = ("INSUFFICIENT_FUNDS", "DO_NOT_HONOR", "INCORRECT_CVV_OR_PIN", "EXCEEDS_LIMIT",
                    "EXPIRED_CARD", "SUSPECTED_FRAUD")
 # a flow's reason code indexes REASONS: the policy's decline reasons, then a failed step-up

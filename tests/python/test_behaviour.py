@@ -13,7 +13,7 @@ from python_kernels.behaviour import s1_attach, s1_sessions, s2_flows
 from python_kernels.behaviour.s1_candidates import attachment_params, attachment_tables
 from python_kernels.behaviour.s2_flows import flow_params
 from python_kernels.core.policies import load_policies
-from python_kernels.core.vocabulary import CHANNELS, FAMILIES, NO_TIME, SECTORS
+from python_kernels.core.vocabulary import CHANNELS, LAW_OF_THE_MCC, NO_TIME, SECTORS
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = load_policies(ROOT / "policies")
@@ -175,19 +175,29 @@ def test_pools_keep_home_country_majority(world, params):
 # ---- flows ------------------------------------------------------------------------------------
 
 CURRENCIES = ["EUR", "INR", "JPY", "USD"]
+RATES, MINOR, NOTES = [0.87, 88.0, 152.0, 1.0], [2, 2, 0, 2], [10, 100, 1000, 20]
+LAWS = list(FLOWS["amounts"]["laws"])
 
 
 @pytest.fixture(scope="module")
 def fparams():
-    return flow_params(FLOWS, CURRENCIES, [0.87, 88.0, 152.0, 1.0], [2, 2, 0, 2])
+    return flow_params(FLOWS, CURRENCIES, RATES, MINOR, NOTES)
 
 
 def flow_inputs(n=20000, seed=3):
     g = np.random.default_rng(seed)
     channel = g.integers(0, len(CHANNELS), n)
-    family = np.array([FAMILIES.index(FLOWS["amounts"]["family_by_channel"][c]) for c in CHANNELS])[channel]
-    return dict(arrival_id=np.arange(n) * 5 + 11, ts_us=g.integers(0, 10**15, n), channel=channel, family=family,
-                currency=g.integers(0, len(CURRENCIES), n), sector_scale=np.exp(g.normal(0, 0.5, n)))
+    return dict(arrival_id=np.arange(n) * 5 + 11, ts_us=g.integers(0, 10**15, n), channel=channel,
+                law=g.integers(0, len(LAWS), n), currency=g.integers(0, len(CURRENCIES), n))
+
+
+def law_amounts(fparams, law, currency, n=60000):
+    """First-attempt amounts (minor units) of n arrivals following one law in one currency."""
+    x = flow_inputs(n=n)
+    x["law"][:] = LAWS.index(law)
+    x["currency"][:] = CURRENCIES.index(currency)
+    f = s2_flows.flows(42, params=fparams, **x)
+    return f["amount_minor"][f["flow_index"] == 0]
 
 
 def test_flow_structure_matches_naive_oracle(fparams):
@@ -230,32 +240,66 @@ def test_flow_events_are_strictly_ordered(fparams):
     assert np.all(f["declined"][retry - 1])
 
 
-def test_amount_law_price_points_and_tail(fparams):
-    x = flow_inputs(n=60000)
-    x["family"][:] = FAMILIES.index("PURCHASE")
-    x["sector_scale"][:] = 1.0
-    x["currency"][:] = CURRENCIES.index("USD")
-    f = s2_flows.flows(42, params=fparams, **x)
-    first = f["flow_index"] == 0
-    amt = f["amount_minor"][first]
-    fam = FLOWS["amounts"]["families"]["PURCHASE"]
-    points = np.round(np.array(fam["points_usd"]) * 100).astype(np.int64)
+def test_amount_law_price_points_and_body(fparams):
+    law = FLOWS["amounts"]["laws"]["fuel"]  # prepaid points, a cents-rounded body, no tail
+    amt = law_amounts(fparams, "fuel", "USD")
+    points = np.round(np.array(law["points_usd"]) * 100).astype(np.int64)
     on_point = np.isin(amt, points)
-    # the tail hits a price point rarely; the point mass is within 4 sd of its policy share
+    # the body hits a price point rarely; the point mass is within 4 sd of its policy share
     share = on_point.mean()
-    assert abs(share - fam["p_point"]) < 4 * np.sqrt(fam["p_point"] * (1 - fam["p_point"]) / amt.size) + 0.005
-    tail = amt[~on_point] / 100.0
-    # lognormal tail: log amounts normal with the policy median and sigma
-    ks = stats.kstest(np.log(tail), "norm", args=(np.log(fam["tail_median_usd"]), fam["tail_sigma"]))
+    assert abs(share - law["p_point"]) < 4 * np.sqrt(law["p_point"] * (1 - law["p_point"]) / amt.size) + 0.005
+    # lognormal body: log amounts normal around the solved body median with the policy sigma
+    body = amt[~on_point] / 100.0
+    ks = stats.kstest(np.log(body), "norm", args=(fparams.body_log_median[LAWS.index("fuel")], law["sigma"]))
     assert ks.pvalue > 1e-3
 
 
+@pytest.mark.parametrize("name", ["fuel", "taxi", "digital_goods", "atm", "medical", "transfer"])
+def test_body_median_gives_the_law_its_policy_median(fparams, name):
+    # oracle: the median of the whole law (points, body, tail) by root finding on scipy's mixture cdf
+    law = FLOWS["amounts"]["laws"][name]
+    body = stats.lognorm(law["sigma"], scale=np.exp(fparams.body_log_median[LAWS.index(name)]))
+    tail = stats.lognorm(law["sigma"], scale=body.median() * law["tail_factor"])
+    pts = np.array(law["points_usd"])
+
+    def cdf(x):
+        at = (pts <= x).mean() if pts.size else 0.0
+        return law["p_point"] * at + (1 - law["p_point"]) * ((1 - law["p_tail"]) * body.cdf(x) + law["p_tail"] * tail.cdf(x))
+
+    assert cdf(law["median_usd"] * 0.999) <= 0.5 <= cdf(law["median_usd"] * 1.001)
+    # and the drawn, rounded USD amounts have that median
+    assert abs(np.median(law_amounts(fparams, name, "USD")) / 100 / law["median_usd"] - 1) < 0.03
+
+
+def test_a_law_whose_points_fix_the_median_is_refused():
+    law = {**FLOWS["amounts"]["laws"]["donations"], "p_point": 0.9, "points_usd": [500.0]}
+    with pytest.raises(ValueError, match="donations.*no lognormal body gives that median"):
+        s2_flows.body_log_median(law, "donations")
+
+
 def test_local_price_points(fparams):
-    pi = FAMILIES.index("PURCHASE")
-    eur, inr, jpy = (fparams.point_minor[pi, CURRENCIES.index(c)] for c in ("EUR", "INR", "JPY"))
-    assert eur[1] == 499              # 4.99 EUR
-    assert inr[1] == 44000            # 4.99 USD x 88 -> 440 INR (two significant figures)
-    assert jpy[1] == 760              # JPY has no minor unit
+    li = LAWS.index("digital_goods")  # points 0.99, 1.99, 2.99, 4.99, ...
+    eur, inr, jpy = (fparams.point_minor[li, CURRENCIES.index(c)] for c in ("EUR", "INR", "JPY"))
+    assert eur[3] == 499              # 4.99 EUR
+    assert inr[3] == 44000            # 4.99 USD x 88 -> 440 INR (two significant figures)
+    assert jpy[3] == 760              # JPY has no minor unit
+    atm = fparams.point_minor[LAWS.index("atm"), CURRENCIES.index("INR")]
+    assert list(atm[:5]) == [180000, 350000, 530000, 880000, 1800000]  # 20 USD x 88 = 1,760 -> 1,800 INR: 18 notes
+
+
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_amounts_are_rounded_the_law_s_way(fparams, currency):
+    c = CURRENCIES.index(currency)
+    unit = 10 ** MINOR[c]
+    atm = law_amounts(fparams, "atm", currency, n=20000)
+    assert np.all(atm % (NOTES[c] * unit) == 0) and atm.min() >= NOTES[c] * unit  # whole notes only
+    whole = law_amounts(fparams, "travel_package", currency, n=20000)
+    assert np.all(whole % unit == 0)
+    charm = law_amounts(fparams, "electronics", currency, n=20000)
+    if unit > 1:
+        assert np.all(charm % unit == unit - 1)   # 149.99, 17.99
+    cents = law_amounts(fparams, "taxi", currency, n=20000)
+    assert np.unique(cents % max(unit, 100)).size >= 90  # the minor unit (JPY: the yen) is free
 
 
 def test_auth_latency_law(fparams):
@@ -276,14 +320,24 @@ def test_flows_reject_bad_inputs(fparams):
         s2_flows.flows(42, params=fparams, **{**x, "channel": x["channel"] + 10})
     with pytest.raises(ValueError, match="one entry per arrival"):
         s2_flows.flows(42, params=fparams, **{**x, "ts_us": x["ts_us"][:5]})
-    with pytest.raises(ValueError, match="sector_scale"):
-        s2_flows.flows(42, params=fparams, **{**x, "sector_scale": -x["sector_scale"]})
+    with pytest.raises(ValueError, match="law index out of range"):
+        s2_flows.flows(42, params=fparams, **{**x, "law": x["law"] + len(LAWS)})
+    with pytest.raises(ValueError, match="currency index out of range"):
+        s2_flows.flows(42, params=fparams, **{**x, "currency": x["currency"] + len(CURRENCIES)})
 
 
 def test_every_merchant_sector_has_a_behaviour_policy():
     with open(ROOT / "seeds" / "world" / "world_mccs.csv") as fh:
         sectors = {row["mcc_sector"] for row in csv.DictReader(fh)}
     assert sectors == set(SECTORS)
+
+
+def test_every_mcc_group_has_an_amount_law_and_every_law_is_used():
+    with open(ROOT / "seeds" / "world" / "world_mccs.csv") as fh:
+        groups = {row["amount_group"] for row in csv.DictReader(fh)}
+    by_channel = set(FLOWS["amounts"]["law_by_channel"].values()) - {LAW_OF_THE_MCC}
+    assert groups <= set(LAWS)
+    assert groups | by_channel == set(LAWS)
 
 
 def test_session_summary_matches_naive_oracle(world, params):

@@ -38,14 +38,12 @@ def model(dbt, session):
 
     session.register("s2_entities", dbt.ref("s1_arrival_entities"))
     session.register("s2_merchants", dbt.ref("world_merchants"))
-    session.register("s2_mccs", dbt.ref("world_mccs"))
     stage = Stage(session, "s2_flow_anchor_baseline")
     for lo, hi in arrival_windows(session, "s2_entities", ctx.preset["chunk_rows"]):
         arr = session.sql("""
-            select e.*, m.currency_code, m.currency_minor_units, c.amount_group
+            select e.*, m.currency_code, m.currency_minor_units, m.amount_group
             from s2_entities as e
             join s2_merchants as m using (merchant_id)
-            join s2_mccs as c using (mcc)
             where e.arrival_id >= $1::bigint and e.arrival_id < $2::bigint
             order by e.arrival_id
         """, params=[lo, hi]).to_arrow_table()

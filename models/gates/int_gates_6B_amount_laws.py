@@ -22,14 +22,12 @@ def model(dbt, session):
     # dbt finds a Python model's parents only in literal dbt.ref calls
     session.register("gates_6B_s2_flow_anchor_baseline", dbt.ref("s2_flow_anchor_baseline"))
     session.register("gates_6B_world_merchants", dbt.ref("world_merchants"))
-    session.register("gates_6B_world_mccs", dbt.ref("world_mccs"))
     session.register("gates_6B_world_currencies", dbt.ref("world_currencies"))
     out = session.sql("""
         with first_attempts as (
-            select coalesce(l.channel_law, c.amount_group) as law, f.amount / r.units_per_usd as amount_usd
+            select coalesce(l.channel_law, m.amount_group) as law, f.amount / r.units_per_usd as amount_usd
             from gates_6B_s2_flow_anchor_baseline as f
             join gates_6B_world_merchants as m using (merchant_id)
-            join gates_6B_world_mccs as c on c.mcc = m.mcc
             join gates_6B_world_currencies as r on r.currency_code = f.currency_code
             join gates_6B_channel_laws as l on l.channel = f.channel
             where f.flow_index = 0
@@ -46,7 +44,6 @@ def model(dbt, session):
         left join realised as r using (law)
         order by p.law
     """).to_arrow_table()
-    for name in ("law_policy", "channel_laws", "s2_flow_anchor_baseline", "world_merchants", "world_mccs",
-                 "world_currencies"):
+    for name in ("law_policy", "channel_laws", "s2_flow_anchor_baseline", "world_merchants", "world_currencies"):
         session.unregister(f"gates_6B_{name}")
     return out

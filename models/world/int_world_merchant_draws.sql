@@ -14,7 +14,7 @@ country_bounds as (
 ),
 
 mcc_bounds as (
-    {{ weighted_bounds(ref('world_mccs'), 'mcc', 'merchant_weight', ['mcc', 'mcc_sector', 'p_cnp']) }}
+    {{ weighted_bounds(ref('world_mccs'), 'mcc', 'merchant_weight', ['mcc', 'mcc_sector', 'amount_group', 'p_cnp']) }}
 ),
 
 drawn as (
@@ -23,6 +23,7 @@ drawn as (
         c.country_iso as home_country_iso,
         k.mcc,
         k.mcc_sector,
+        k.amount_group,
         case when rng_u01(m.s, 2) < k.p_cnp then 'card_not_present' else 'card_present' end as channel,
         case
             when rng_u01(m.s, 3) < {{ pval('preset.p_single_site') }} then 1
@@ -47,6 +48,7 @@ select
     1000001 + merchant_idx as merchant_id,
     mcc,
     mcc_sector,
+    amount_group,
     channel,
     home_country_iso,
     n_sites,

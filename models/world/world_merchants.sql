@@ -19,6 +19,7 @@ select
     d.merchant_id,
     d.mcc,
     d.mcc_sector,
+    d.amount_group,
     d.channel,
     d.home_country_iso,
     c.currency_code,

@@ -140,9 +140,20 @@ def amount_section(con, run_dir: Path) -> list[str]:
         from {_behaviour(run_dir, 's2_flow_anchor_baseline')} as f
         join read_parquet('{run_dir}/data/world/world_currencies/*.parquet') as c using (currency_code)
         where f.flow_index = 0""", edges)
+    groups = con.execute(f"""
+        select m.amount_group, t.fraud_label, median(f.amount_usd)
+        from {_behaviour(run_dir, 's3_flow_anchor_with_fraud')} as f
+        join {_behaviour(run_dir, 's4_flow_truth_labels')} as t using (flow_id)
+        join read_parquet('{run_dir}/data/world/world_merchants/*.parquet') as m using (merchant_id)
+        where f.flow_index = 0 and f.channel not in ('ATM', 'BANK_RAIL')
+        group by all order by all""").fetchall()
+    names, medians = _shares(groups)
     return [plots.log_hist("amount", "Auth amount by channel in US-dollar terms: share of the channel's flows "
                            "per log bin" + OUTER_BINS, edges, series, "auth amount (USD equivalent, log scale)",
-                           "share of flows")]
+                           "share of flows"),
+            plots.bars("amount-groups", "Purchases by what is bought: median auth amount of each MCC group's "
+                       "first attempts in US-dollar terms, by truth label", names, medians,
+                       "amount group (world_mccs.amount_group)", "median amount (USD, log scale)", yscale="log")]
 
 
 def latency_section(con, run_dir: Path) -> list[str]:

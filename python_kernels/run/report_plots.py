@@ -101,9 +101,11 @@ def lines(fid: str, title: str, x: list, series: dict[str, list[float]], xlabel:
 
 
 def bars(fid: str, title: str, labels: list[str], groups: dict[str, list[float]], xlabel: str,
-         ylabel: str, yfmt: str = COUNT, height: float = 3.2) -> str:
-    """Grouped vertical bars: one group per label, one bar per series; yfmt: the y tick format."""
+         ylabel: str, yfmt: str = COUNT, height: float = 3.2, yscale: str = "linear") -> str:
+    """Grouped vertical bars: one group per label, one bar per series; yfmt: the y tick format,
+    yscale: linear or log (for values spanning decades)."""
     def draw(ax):
+        ax.set_yscale(yscale)
         width = 0.8 / len(groups)
         marks = []
         for k, (name, values) in enumerate(groups.items()):

@@ -282,6 +282,18 @@ def _nice(x: float) -> float:
     return round(x / step) * step
 
 
+def _local_point(usd: float, rate: float, rounding: int, minor_per_major: int, note_minor: int) -> int:
+    """A US-dollar price point as the local price tag (minor units): converted, so the law keeps
+    its median in every currency, and made a round tag of two significant figures; then a charm
+    ending (4.34 EUR -> 3.99) where the law has one and the unit is worth about a dollar, or whole
+    notes. 4.99 x 88 INR becomes 440 INR, not 439.99."""
+    local = usd if rate == 1 else _nice(usd * rate)
+    minor = float(local * minor_per_major)
+    if rounding == R_NOTE or (rounding == R_CHARM and rate < 2 and rate != 1):
+        return round_local(minor, rounding, minor_per_major, note_minor)
+    return max(round(minor), 1)
+
+
 def body_log_median(law: dict, name: str) -> float:
     """Log US-dollar median of the law's lognormal body that gives the whole law (price points,
     body and big-ticket tail) the policy's median_usd. Raises ValueError when the points alone
@@ -316,10 +328,7 @@ def flow_params(policy: dict, currencies: list, units_per_usd: list, minor_units
     for li, law in enumerate(laws):
         for ci, rate in enumerate(units_per_usd):
             for pi, pt in enumerate(law["points_usd"]):
-                local = pt if rate < 2 else _nice(pt * rate)  # 4.99 EUR is a price; 4.99 x 88 INR is not
-                minor = float(local * minor_per_major[ci])
-                point_minor[li, ci, pi] = (round_local(minor, R_NOTE, minor_per_major[ci], note_minor[ci])
-                                           if rounding[li] == R_NOTE else max(round(minor), 1))
+                point_minor[li, ci, pi] = _local_point(pt, rate, rounding[li], minor_per_major[ci], note_minor[ci])
     reasons = np.array([fl["decline_reason"][r] for r in DECLINE_REASONS])
     gap = fl["retry_gap_seconds"]
     spec = lambda t: np.array([t["median_seconds"], t["sigma"], t["min_seconds"], t["max_seconds"]])  # noqa: E731

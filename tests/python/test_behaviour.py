@@ -280,7 +280,7 @@ def test_a_law_whose_points_fix_the_median_is_refused():
 def test_local_price_points(fparams):
     li = LAWS.index("digital_goods")  # points 0.99, 1.99, 2.99, 4.99, ...
     eur, inr, jpy = (fparams.point_minor[li, CURRENCIES.index(c)] for c in ("EUR", "INR", "JPY"))
-    assert eur[3] == 499              # 4.99 EUR
+    assert eur[3] == 399              # 4.99 USD x 0.87 = 4.34 EUR -> a charm price
     assert inr[3] == 44000            # 4.99 USD x 88 -> 440 INR (two significant figures)
     assert jpy[3] == 760              # JPY has no minor unit
     atm = fparams.point_minor[LAWS.index("atm"), CURRENCIES.index("INR")]

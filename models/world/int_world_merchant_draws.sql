@@ -1,11 +1,14 @@
 -- Per-merchant draws that need no kernel: home country, MCC, channel and physical site count
 -- (upstream recipe §5.5.1). Each merchant index owns one stream; counters: 0 home, 1 MCC,
 -- 2 channel, 3 single-site coin, 4-5 the lognormal size. With cover_every_country the first
--- merchants take the active countries as home, one each, instead of drawing.
+-- merchants take the active countries as home, one each, instead of drawing. The published
+-- merchant_id is opaque: 1000001 + the index's rank in a keyed order (python_kernels/core/ids.py
+-- does the same for the graph's entities), so an id says nothing of how the merchant was drawn.
 with merchants as (
     select
         i as merchant_idx,
-        {{ stream('int_world_merchant_draws.merchant', 'i') }} as s
+        {{ stream('int_world_merchant_draws.merchant', 'i') }} as s,
+        row_number() over (order by rng_bits({{ stream('world.ids.merchant', 'i') }}, 0), i) - 1 as opaque_rank
     from range({{ pval('preset.n_merchants') }}::bigint) as t(i)
 ),
 
@@ -20,6 +23,7 @@ mcc_bounds as (
 drawn as (
     select
         m.merchant_idx,
+        m.opaque_rank,
         c.country_iso as home_country_iso,
         k.mcc,
         k.mcc_sector,
@@ -45,7 +49,7 @@ drawn as (
 )
 
 select
-    1000001 + merchant_idx as merchant_id,
+    1000001 + opaque_rank as merchant_id,
     mcc,
     mcc_sector,
     amount_group,

@@ -21,7 +21,7 @@ from dbt_common.utils.encoding import md5 as dbt_local_md5
 from numba import njit, prange
 from scipy import stats
 
-from python_kernels.core import rng
+from python_kernels.core import ids, rng
 
 ROOT = Path(__file__).resolve().parents[2]
 RNG_SQL = (ROOT / "macros" / "rng.sql").read_text()
@@ -610,3 +610,28 @@ def test_stream_keys_reject_non_integer_keys():
         rng.stream_keys(1, "tests.keys", np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="seed"):
         rng.stream_keys(-5, "tests.keys", np.arange(3))
+
+
+# ---- opaque ids ------------------------------------------------------------------------------
+
+def test_opaque_ranks_are_a_keyed_permutation():
+    r = ids.opaque_ranks(42, "tests.ids", 5000)
+    assert np.array_equal(np.sort(r), np.arange(5000))
+    assert np.array_equal(r, ids.opaque_ranks(42, "tests.ids", 5000))
+    assert not np.array_equal(r, ids.opaque_ranks(43, "tests.ids", 5000))
+    assert not np.array_equal(r, ids.opaque_ranks(42, "tests.other", 5000))
+    # the rank carries nothing of the internal order: no correlation with the key
+    assert abs(np.corrcoef(r, np.arange(5000))[0, 1]) < 0.05
+    assert ids.opaque_ranks(42, "tests.ids", 0).size == 0
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        ids.opaque_ranks(42, "tests.ids", -1)
+
+
+def test_opaque_ranks_match_the_sql_merchant_ids(sql):
+    # int_world_merchant_draws ranks merchant indexes the same way in SQL
+    n = 3000
+    got = sql.execute(f"""
+        select row_number() over (order by rng_bits(rng_stream(42::UBIGINT, {rng.domain_id('tests.ids')}::UBIGINT,
+                                                              i::UBIGINT), 0), i) - 1 as rank
+        from range({n}) as t(i) order by i""").fetchnumpy()["rank"]
+    assert np.array_equal(got, ids.opaque_ranks(42, "tests.ids", n))

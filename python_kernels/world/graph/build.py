@@ -2,7 +2,9 @@
 
 Each `build_*` function serves one dbt Python model. Small seed tables are read whole;
 entity tables go through integer codes (no per-row Python). Vocabularies are sorted, so
-integer codes, and with them every keyed draw, do not depend on input row order.
+integer codes, and with them every keyed draw, do not depend on input row order. Kernels
+number entities densely in the order they draw them; each table publishes opaque ids instead
+(`core.ids`), and later builds read those.
 """
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import numpy as np
 import pyarrow as pa
 
 from python_kernels.core.arrow import codes, column
+from python_kernels.core.ids import opaque_ranks
 from python_kernels.world.graph import devices as dev_k
 from python_kernels.world.graph import ips as ip_k
 from python_kernels.world.graph import population, products
-from python_kernels.world.graph.config import DEVICE_ID_BASE, ID_RANGE, LINK_ROLES, PARTY_ID_BASE, PARTY_TYPES
+from python_kernels.world.graph.config import (ACCOUNT_ID_BASE, DEVICE_ID_BASE, ID_RANGE, INSTRUMENT_ID_BASE,
+                                               IP_ID_BASE, LINK_ROLES, PARTY_ID_BASE, PARTY_TYPES)
 
 PROFILE = ("income_score", "digital_affinity", "cash_affinity", "cross_border_propensity", "credit_appetite",
            "stability_score", "business_size_score")
@@ -39,6 +43,13 @@ def labels_at(labels, idx) -> pa.Array:
 def rows(table: pa.Table, key: str) -> list[dict]:
     """A small table as dicts sorted by `key` (a tuple of columns joined by '|' sorts the same)."""
     return sorted(table.to_pylist(), key=lambda r: tuple(r[k] for k in key.split("|")))
+
+
+def _opaque(ctx, kind: str, dense_ids: np.ndarray, base: int) -> np.ndarray:
+    """Published ids of internal ids base + 0..n-1 (repeats allowed): base + their keyed rank."""
+    internal = np.asarray(dense_ids, np.int64) - base
+    n = int(internal.max()) + 1 if internal.size else 0
+    return base + opaque_ranks(ctx.seed, f"6A.ids.{kind}", n)[internal]
 
 
 def _segments(seg_table):
@@ -82,7 +93,7 @@ def build_parties(ctx, countries, sites, tzids, seg_table, region_types, region_
 
     country, ptype, seg, tzi, head, hh_size = population.draw_parties(
         ctx.seed, counts, c_region, type_w, seg_w, tz_offsets, [t["population_share"] for t in tz], hh_w)
-    ids = PARTY_ID_BASE + np.arange(country.size, dtype=np.int64)
+    ids = _opaque(ctx, "party", PARTY_ID_BASE + np.arange(country.size, dtype=np.int64), PARTY_ID_BASE)
     return pa.table({
         "party_id": pa.array(ids, pa.int64()),
         "party_type": labels_at(PARTY_TYPES, ptype),
@@ -130,7 +141,7 @@ def build_accounts(ctx, parties, seg_table, acc_types, countries) -> pa.Table:
     isos = [c["country_iso"] for c in ctry]
     p_country = lookup(parties, "country_iso", isos)[owner]
     return pa.table({
-        "account_id": pa.array(ids, pa.int64()),
+        "account_id": pa.array(_opaque(ctx, "account", ids, ACCOUNT_ID_BASE), pa.int64()),
         "owner_party_id": pa.array(p["id"][owner], pa.int64()),
         "account_type": labels_at([a["account_type"] for a in at], acc_type),
         "account_group": labels_at([a["account_group"] for a in at], acc_type),
@@ -171,7 +182,7 @@ def build_instruments(ctx, accounts, parties, seg_table, acc_types, ins_types, i
         region[owner], [a["instruments_lambda"] for a in at], pol["max_per_account"], mix,
         [families.index(t["scheme_family"]) for t in it], sch)
     return pa.table({
-        "instrument_id": pa.array(ids, pa.int64()),
+        "instrument_id": pa.array(_opaque(ctx, "instrument", ids, INSTRUMENT_ID_BASE), pa.int64()),
         "account_id": pa.array(column(accounts, "account_id")[acc_row], pa.int64()),
         "owner_party_id": pa.array(column(accounts, "owner_party_id")[acc_row], pa.int64()),
         "instrument_type": labels_at(it_names, ins_type),
@@ -228,7 +239,8 @@ def build_devices(ctx, parties, seg_table, dev_types, dev_mix, dev_os, merchants
     site_ids = np.array([r["site_id"] for r in s], np.int64)
     merch_ids = np.array([r["merchant_id"] for r in s], np.int64)
     return pa.table({
-        "device_id": pa.array(DEVICE_ID_BASE + np.arange(n_p + n_t, dtype=np.int64), pa.int64()),
+        "device_id": pa.array(_opaque(ctx, "device", DEVICE_ID_BASE + np.arange(n_p + n_t, dtype=np.int64),
+                                      DEVICE_ID_BASE), pa.int64()),
         "device_type": labels_at(dt_names, dtype_all),
         "device_group": labels_at([d["device_group"] for d in dt], dtype_all),
         "os_family": labels_at(os_names, np.concatenate([d_os, t_os])),
@@ -291,7 +303,7 @@ def build_ip_links(ctx, devices, parties, seg_table, dev_types, merchants, count
     has_m = out["merchant"] >= 0
     party = dv["party_id"][drow]
     return pa.table({
-        "ip_id": pa.array(out["ip_id"], pa.int64()),
+        "ip_id": pa.array(_opaque(ctx, "ip", out["ip_id"], IP_ID_BASE), pa.int64()),
         "device_id": pa.array(dv["id"][drow], pa.int64(), mask=~has_dev),
         "party_id": pa.array(party, pa.int64(), mask=~has_dev | (party < 0)),
         "merchant_id": pa.array(m_ids[np.maximum(out["merchant"], 0)], pa.int64(), mask=~has_m),

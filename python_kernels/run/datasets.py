@@ -63,6 +63,6 @@ BEHAVIOUR = tuple(
     for model in ("s1_arrival_entities", "s1_session_index", "s2_flow_anchor_baseline", "s2_event_stream_baseline",
                   "s3_campaign_catalogue", "s3_flow_anchor_with_fraud", "s3_event_stream_with_fraud",
                   "s4_flow_truth_labels", "s4_flow_bank_view", "s4_event_labels", "s4_case_timeline")
-)
+) + (Dataset("s4_auth_features", "auth_features_6B", "layer3/6B", scenario=True),)
 
 DATASETS = WORLD + ARRIVALS + BEHAVIOUR

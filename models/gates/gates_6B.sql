@@ -8,7 +8,8 @@
   microsecond precision. Campaigns (T17, T18): depth and targeting by class and time zone.
   Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
   guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc); R6 each amount
-  law's median against its policy (int_gates_6B_amount_laws). The flow-level
+  law's median against its policy (int_gates_6B_amount_laws); R1-R3 where legit customers are
+  (int_gates_6B_mobility: geo-velocity, travel abroad, e-commerce from abroad). The flow-level
   gates read int_gates_6B_flows, the four-way join of every flow stored once. The heavy
   aggregates over every flow or event are models of their own (int_gates_6B_amount_counts,
   _latency, _attachment, _auc): run together as branches of this one query they outgrew
@@ -170,6 +171,10 @@ law_metrics as (
     where n_flows >= {{ gate_param('6B.R6', 'min_law_flows') }}
 ),
 
+mobility as (
+    select * from {{ ref('int_gates_6B_mobility') }}
+),
+
 latency_metrics as (
     select n_flows as n, p50, p99, zero_share from {{ ref('int_gates_6B_latency') }}
 ),
@@ -265,6 +270,19 @@ metrics as (
            format('0 flows matching zero or several rules; {} campaign types claimed by several rules',
                   (select n from rule_collisions)), null
     from truth_metrics
+    union all
+    select '6B.R1', n_impossible / nullif(n_pairs, 0), n_pairs, false,
+           format('{} of {} consecutive legit card-present pairs; median {} km apart', n_impossible, n_pairs,
+                  round(median_km, 1)), null
+    from mobility
+    union all
+    select '6B.R2', n_abroad_parties / nullif(n_in_person_parties, 0), n_in_person_parties, false,
+           format('{} of {} parties paying in person did so abroad', n_abroad_parties, n_in_person_parties), null
+    from mobility
+    union all
+    select '6B.R3', n_ecom_foreign_ip / nullif(n_ecom, 0), n_ecom, false,
+           format('{} of {} legit ECOM flows from a foreign IP', n_ecom_foreign_ip, n_ecom), null
+    from mobility
     union all
     select '6B.R6', max_dev, n_flows, false,
            format('worst {} (median USD {}); {} of {} laws with >= {} flows', worst_law, worst_medians, n_laws,

@@ -326,6 +326,10 @@ def test_policy_thresholds_match_the_reference(gates_policy):
     assert (g["5B.T6"]["b"], g["5B.T6"]["bplus"]) == (0.72, 0.62)
     assert (g["5B.T7"]["b"], g["5B.T7"]["bplus"]) == ([0.03, 0.08], [0.05, 0.12])
     assert (g["6B.T23"]["b"], g["6B.T23"]["bplus"]) == (0.90, 0.80)
-    assert sorted(k for k in g if k.startswith("6B.")) == sorted(f"6B.T{i}" for i in range(1, 24))
+    assert sorted(k for k in g if k.startswith("6B.T")) == sorted(f"6B.T{i}" for i in range(1, 24))
+    # the realism gates users check first (issue 18) are major, never part of the hard decision
+    realism = [k for k in g if k.startswith("6B.R")]
+    assert realism and all(g[k]["tier"] == "major" and not g[k]["required"] for k in realism)
+    assert sorted(k for k in g if k.startswith("6B.")) == sorted([f"6B.T{i}" for i in range(1, 24)] + realism)
     assert {k for k in g if g[k]["tier"] == "hard"} >= {f"5B.T{i}" for i in range(1, 6)}
     assert gates_policy["certification"]["required_seeds"] == [42, 7, 101, 202]

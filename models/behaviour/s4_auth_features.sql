@@ -15,6 +15,8 @@ with flows as (
         f.ip_id,
         f.merchant_id,
         f.channel,
+        m.mcc,
+        hour(a.ts_local_primary) as local_hour,
         f.amount_usd,
         f.is_cross_border,
         s.lat_deg,
@@ -22,6 +24,8 @@ with flows as (
         f.channel in ('POS', 'ATM', 'HYBRID') and e.site_id is not null as card_present
     from {{ ref('s3_flow_anchor_with_fraud') }} as f
     join {{ ref('s1_arrival_entities') }} as e using (arrival_id)
+    join {{ ref('s4_arrival_events') }} as a on a.arrival_id = f.arrival_id
+    join {{ ref('world_merchants') }} as m on m.merchant_id = f.merchant_id
     left join {{ ref('world_sites') }} as s on s.site_id = e.site_id
 ),
 
@@ -102,6 +106,8 @@ final as (
         f.scenario_id,
         f.ts_utc,
         f.channel,
+        f.mcc,
+        f.local_hour,
         f.amount_usd,
         f.card_present,
         f.is_cross_border,

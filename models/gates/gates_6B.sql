@@ -9,7 +9,9 @@
   Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
   guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc); R6 each amount
   law's median against its policy (int_gates_6B_amount_laws); R1-R3 where legit customers are
-  (int_gates_6B_mobility: geo-velocity, travel abroad, e-commerce from abroad). The flow-level
+  (int_gates_6B_mobility: geo-velocity, travel abroad, e-commerce from abroad); R4 a transparent
+  scorer on auth_features (int_gates_6B_separability), R5 what id values say
+  (int_gates_6B_id_leakage). The flow-level
   gates read int_gates_6B_flows, the four-way join of every flow stored once. The heavy
   aggregates over every flow or event are models of their own (int_gates_6B_amount_counts,
   _latency, _attachment, _auc): run together as branches of this one query they outgrew
@@ -171,6 +173,17 @@ law_metrics as (
     where n_flows >= {{ gate_param('6B.R6', 'min_law_flows') }}
 ),
 
+separability as (
+    select * from {{ ref('int_gates_6B_separability') }}
+),
+
+id_leakage as (
+    select
+        max(auc) as max_auc,
+        string_agg(printf('%s %.4f', id_column, auc), ', ' order by auc desc, id_column) as ranking
+    from {{ ref('int_gates_6B_id_leakage') }}
+),
+
 mobility as (
     select * from {{ ref('int_gates_6B_mobility') }}
 ),
@@ -283,6 +296,14 @@ metrics as (
     select '6B.R3', n_ecom_foreign_ip / nullif(n_ecom, 0), n_ecom, false,
            format('{} of {} legit ECOM flows from a foreign IP', n_ecom_foreign_ip, n_ecom), null
     from mobility
+    union all
+    select '6B.R4', auc, fraud_test, false,
+           format('{} features; fitted on {} flows, scored on {} ({} FRAUD)', n_features, n_train, n_test, fraud_test),
+           null
+    from separability
+    union all
+    select '6B.R5', max_auc, (select n from truth_metrics), false, 'AUC by id column: ' || ranking, null
+    from id_leakage
     union all
     select '6B.R6', max_dev, n_flows, false,
            format('worst {} (median USD {}); {} of {} laws with >= {} flows', worst_law, worst_medians, n_laws,

@@ -1,0 +1,74 @@
+"""Transparent scorers for the separability gates, run by DuckDB over every row.
+
+`naive_bayes_auc`: naive Bayes over binned features, fitted on the training rows (the first part
+of time) and scored on the rest, so a gate sees how well the features a bank has at authorisation
+time find the label when put together. `entity_fold_auc`: how well the value of one id column
+alone finds the label for entities it has never seen: ids are cut into bins of equally many
+distinct ids, each bin's rate is learned on the ids of one keyed fold and scores the other fold's.
+With opaque ids a bin is a random set of entities and this stays near 0.5; ids handed out in
+ranges that encode attributes score above it. Counts are integers, so the result does not depend
+on threads. `con` is the caller's DuckDB connection.
+"""
+from __future__ import annotations
+
+from python_kernels.gates.auc import auc_sql
+
+
+def naive_bayes_auc(con, relation: str, bins: dict[str, str], label: str, is_train: str) -> dict:
+    """AUC on the test rows of a naive Bayes score fitted on the training rows.
+
+    bins: feature name -> SQL expression of its bin (any type; null is a bin of its own);
+    label: boolean SQL expression; is_train: boolean SQL expression (else test). Each feature adds
+    log((pos_b + 1) / (pos + B)) - log((neg_b + 1) / (neg + B)) for its bin b (B bins seen in
+    training; an unseen bin counts zero). Returns auc, n_train, n_test, pos_test and the name of
+    the temp table `nb_scored` (y, score) of the test rows.
+    """
+    names = list(bins)
+    cols = ", ".join(f"({expr}) as f{i}" for i, expr in enumerate(bins.values()))
+    con.execute(f"create or replace temp table nb_rows as select ({label}) as y, ({is_train}) as train, {cols} "
+                f"from {relation}")
+    joins, terms = [], []
+    for i in range(len(names)):
+        con.execute(f"""
+            create or replace temp table nb_f{i} as
+            with c as (select f{i} as b, count(*) filter (where y) as pos, count(*) filter (where not y) as neg
+                       from nb_rows where train group by 1),
+                 t as (select sum(pos) as pos, sum(neg) as neg, count(*) as nb from c)
+            select c.b, ln((c.pos + 1) / (t.pos + t.nb)) - ln((c.neg + 1) / (t.neg + t.nb)) as llr,
+                   ln(1 / (t.pos + t.nb)) - ln(1 / (t.neg + t.nb)) as unseen
+            from c, t
+        """)
+        joins.append(f"left join nb_f{i} as j{i} on j{i}.b is not distinct from r.f{i}")
+        terms.append(f"coalesce(j{i}.llr, (select any_value(unseen) from nb_f{i}))")
+    con.execute(f"""
+        create or replace temp table nb_scored as
+        select r.y, {' + '.join(terms)} as score from nb_rows as r {' '.join(joins)} where not r.train
+    """)
+    n_train, n_test, pos_test = con.execute("""
+        select (select count(*) from nb_rows where train), count(*), count(*) filter (where y) from nb_scored
+    """).fetchall()[0]
+    auc = con.execute(auc_sql("nb_scored", "round(score, 9)", "y")).fetchall()[0][0] if n_test else None
+    return {"auc": auc, "n_train": n_train, "n_test": n_test, "pos_test": pos_test, "table": "nb_scored"}
+
+
+def entity_fold_auc(con, relation: str, id_col: str, label: str, fold: str, n_bins: int) -> float | None:
+    """AUC on fold-false rows of the fold-true fraud rate of their id's bin (`fold`: a boolean SQL
+    expression of the id, e.g. a keyed coin, so an id's rows are all in one fold)."""
+    return con.execute(f"""
+        with ids as (
+            select id, ({fold}) as fold from (select distinct {id_col} as id from {relation} where {id_col} is not null)
+        ),
+        binned as (
+            select id, fold, (row_number() over (order by id) - 1) * {int(n_bins)} // count(*) over () as bin from ids
+        ),
+        r as (
+            select b.bin, b.fold, ({label}) as y from {relation} as x join binned as b on b.id = x.{id_col}
+        ),
+        rates as (
+            select bin, count(*) filter (where y) * 1000000 // count(*) as rate_ppm from r where fold group by bin
+        ),
+        scored as (
+            select r.y, coalesce(rates.rate_ppm, -1) as s from r left join rates using (bin) where not r.fold
+        )
+        select * from ({auc_sql('scored', 's', 'y')})
+    """).fetchall()[0][0]

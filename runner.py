@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     default_run_options(rep)
     rep.set_defaults(func=lambda a: commands.report(a.run_dir, a.preset, a.seed))
 
+    fm = sub.add_parser("first-model", help="train the model a user trains first (gradient boosting on auth_features)",
+                        description="Gradient boosting (scikit-learn) on the run's auth_features_6B for truth FRAUD, "
+                                    "trained on the first 70% of flows in time and scored on the rest, then on each "
+                                    "id column alone; prints AUC and average precision and writes "
+                                    "<run-dir>/analysis/first_model.json.")
+    default_run_options(fm)
+    fm.set_defaults(func=lambda a: commands.first_model(a.run_dir, a.preset, a.seed))
+
     doc = sub.add_parser("docs", help="write the dbt documentation site of a run as one static page",
                          description="dbt docs generate --static against the run's database: "
                                      "<run-dir>/docs/index.html with every model, column description and "

@@ -1,5 +1,5 @@
-"""The bodies of `runner.py report|docs|certify|bench|runs|prune` (`run` is pipeline.run); each returns its
-exit code or raises RunError."""
+"""The bodies of `runner.py report|docs|certify|bench|runs|prune|first-model` (`run` is pipeline.run); each
+returns its exit code or raises RunError."""
 from __future__ import annotations
 
 import dataclasses
@@ -27,6 +27,27 @@ def report(run_dir: str | None, preset: str, seed: int) -> ExitCode:
     except html_report.ReportError as e:
         raise runs.RunError(str(e), ExitCode.BAD_INPUT) from None
     say(f"report: {out}")
+    return ExitCode.OK
+
+
+def first_model(run_dir: str | None, preset: str, seed: int) -> ExitCode:
+    from python_kernels.run import first_model as fm
+
+    path = runs.resolve_run_dir(run_dir, preset, seed)
+    if not (path / runs.RECEIPT_FILE).is_file():
+        raise runs.RunError(f"no published run at {path}; run `runner.py run` first or give --run-dir", ExitCode.BAD_INPUT)
+    try:
+        import sklearn  # noqa: F401  (an analysis dependency, not the engine's)
+    except ImportError:
+        raise runs.RunError("first-model needs scikit-learn (make setup installs it)", ExitCode.BAD_INPUT) from None
+    try:
+        with lock.hold(path):
+            result = fm.first_model(path, seed)
+            out = fm.write(path, result)
+    except ValueError as e:
+        raise runs.RunError(f"{path}: {e}", ExitCode.BAD_INPUT) from None
+    say(fm.table(result))
+    say(f"first model: {out}")
     return ExitCode.OK
 
 

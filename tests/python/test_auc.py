@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from python_kernels.gates.auc import single_feature_auc
+from python_kernels.gates.scorers import entity_fold_auc, naive_bayes_auc
 
 
 def naive_auc(x, y):
@@ -38,3 +39,68 @@ def test_auc_perfect_separation_and_one_class():
     assert single_feature_auc(con, "t", "x", "y") == 1.0
     assert single_feature_auc(con, "t", "x", "x > 10") is None
 
+
+
+# ---- the separability scorers (python_kernels.gates.scorers) ---------------------------------
+
+def _nb_scores_naive(rows, names, train):
+    """Naive Bayes log-likelihood ratios per test row, from the spec: per feature and bin,
+    log((pos_b + 1) / (pos + B)) - log((neg_b + 1) / (neg + B)) over the training rows."""
+    scores = np.zeros(int((~train).sum()))
+    for name in names:
+        col = rows[name]
+        seen = sorted({v for v, t in zip(col, train) if t}, key=repr)
+        pos = {v: 0 for v in seen}
+        neg = {v: 0 for v in seen}
+        for v, y, t in zip(col, rows["y"], train):
+            if t:
+                (pos if y else neg)[v] += 1
+        p_all, n_all, b = sum(pos.values()), sum(neg.values()), len(seen)
+        llr = lambda v: np.log((pos.get(v, 0) + 1) / (p_all + b)) - np.log((neg.get(v, 0) + 1) / (n_all + b))  # noqa: E731
+        scores += np.array([llr(v) for v, t in zip(col, train) if not t])
+    return scores
+
+
+def test_naive_bayes_auc_matches_a_naive_fit():
+    g = np.random.default_rng(5)
+    n = 4000
+    y = g.random(n) < 0.08
+    a = np.where(y, g.integers(0, 4, n), g.integers(2, 8, n))        # informative
+    b = g.integers(0, 3, n).astype(float)                             # noise, with nulls
+    b_null = g.random(n) < 0.1
+    t = np.arange(n)
+    rows = {"y": y, "a": a, "b": [None if m else v for v, m in zip(b, b_null)]}
+    con = duckdb.connect()
+    con.register("t", pa.table({"y": y, "a": a, "b": pa.array(b, mask=b_null), "t": t}))
+    out = naive_bayes_auc(con, "t", {"a": "a", "b": "b"}, "y", "t < 2400")
+    train = t < 2400
+    expected = naive_auc(_nb_scores_naive(rows, ["a", "b"], train).round(9), y[~train])
+    assert out["auc"] == pytest.approx(expected, abs=1e-12)
+    assert (out["n_train"], out["n_test"], out["pos_test"]) == (2400, 1600, int(y[~train].sum()))
+    assert out["auc"] > 0.8
+
+
+def test_entity_fold_auc_sees_encoded_ranges_not_opaque_ids():
+    g = np.random.default_rng(9)
+    n_ids, n = 4000, 40000
+    # entities of one kind (ids 0..999) are risky: ids handed out in ranges say so
+    entity = g.integers(0, n_ids, n)
+    y = g.random(n) < np.where(entity < 1000, 0.2, 0.02)
+    con = duckdb.connect()
+    fold = "id % 2 = 0"  # any fixed per-id coin will do in a test
+    opaque = np.random.default_rng(1).permutation(n_ids)[entity]
+    con.register("t", pa.table({"ranged": entity, "opaque": opaque, "y": y}))
+    ranged_auc = entity_fold_auc(con, "t", "ranged", "y", fold, 20)
+    opaque_auc = entity_fold_auc(con, "t", "opaque", "y", fold, 20)
+    assert ranged_auc > 0.75
+    assert opaque_auc < 0.56
+    # the naive version: per-bin rates on one fold's ids, AUC on the other's rows
+    ids = np.unique(entity)
+    fold_of = {i: v for i, v in zip(*[np.array(x) for x in zip(*con.execute(
+        f"select id, {fold} from (select unnest({ids.tolist()}) as id)").fetchall())])}
+    bin_of = {i: k * 20 // ids.size for k, i in enumerate(ids)}
+    in_a = np.array([fold_of[e] for e in entity])
+    bins = np.array([bin_of[e] for e in entity])
+    rate = {b: (y[in_a & (bins == b)].sum() * 1_000_000) // (in_a & (bins == b)).sum() for b in set(bins[in_a])}
+    score = np.array([rate.get(b, -1) for b in bins[~in_a]])
+    assert ranged_auc == pytest.approx(naive_auc(score, y[~in_a]), abs=1e-12)

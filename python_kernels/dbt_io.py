@@ -62,14 +62,24 @@ def key_windows(key_counts, chunk_rows: int, last_step: int) -> list[tuple[int, 
     return out
 
 
-def arrival_windows(session, relation: str, chunk_rows: int) -> list[tuple[int, int]]:
-    """[lo, hi) arrival_id bounds of chunks of about chunk_rows rows of `relation` (a
-    registered name with an arrival_id column). Ids share their high 32 bits within one
-    5B series group, which never splits, so the flows of an arrival stay in one chunk."""
+# ids are cut into windows along their high bits: arrival and session ids are uniform on
+# [0, 2**60) (core.ids.opaque_event_ids), so 2**20 slices of 2**40 ids each hold about as many rows
+ID_WINDOW_SHIFT = 40
+
+
+def id_windows(session, relation: str, column: str, chunk_rows: int) -> list[tuple[int, int]]:
+    """[lo, hi) bounds of `column` (arrival_id or session_id) for chunks of about chunk_rows rows
+    of `relation` (a registered name): whole id slices, so the rows of one id stay in one chunk."""
     groups = session.execute(f"""
-        select arrival_id >> 32 as grp, count(*) from {relation} group by grp order by grp
+        select {column} >> {ID_WINDOW_SHIFT} as grp, count(*) from {relation} group by grp order by grp
     """).fetchall()
-    return [(lo << 32, hi << 32) for lo, hi in key_windows(groups, chunk_rows, 1)]
+    return [(lo << ID_WINDOW_SHIFT, hi << ID_WINDOW_SHIFT) for lo, hi in key_windows(groups, chunk_rows, 1)]
+
+
+def arrival_windows(session, relation: str, chunk_rows: int) -> list[tuple[int, int]]:
+    """[lo, hi) arrival_id bounds of chunks of about chunk_rows rows of `relation`; the flows of
+    an arrival stay in one chunk."""
+    return id_windows(session, relation, "arrival_id", chunk_rows)
 
 
 class Stage:

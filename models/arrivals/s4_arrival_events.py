@@ -12,8 +12,13 @@ from python_kernels.arrivals import s4_arrivals
 from python_kernels.arrivals.s4_arrivals import load_routing, load_tz_table
 from python_kernels.core import rng
 from python_kernels.core.arrow import codes, column
+from python_kernels.core.ids import opaque_event_ids
 from python_kernels.core.vocabulary import US_PER_HOUR
 from python_kernels.dbt_io import Stage, run_context
+
+# arrival_id: the keyed 60-bit permutation of (scenario, merchant, arrival_seq), so its value says
+# nothing of the merchant or the order it was drawn in
+ARRIVAL_ID_DOMAIN = "5B.ids.arrival"
 
 
 def model(dbt, session):
@@ -73,7 +78,8 @@ def model(dbt, session):
         grp_ptr = np.searchsorted(src, group_rows[g:g_end + 1] , side="left")
         seq = s4_arrivals.chronological_sequence(grp_ptr, out["ts_utc_us"], np.arange(src.size))
         chunk = pa.table({
-            "arrival_id": scen_ord[src] * (1 << 52) + m_ord[src] * (1 << 32) + seq,
+            "arrival_id": opaque_event_ids(ctx.seed, ARRIVAL_ID_DOMAIN,
+                                           scen_ord[src] * (1 << 52) + m_ord[src] * (1 << 32) + seq),
             "scenario_id": pa.array(scen_labels, pa.string()).take(pa.array(scen_code[src])),
             "merchant_id": merchant[src],
             "arrival_seq": seq,

@@ -11,7 +11,7 @@ import pyarrow as pa
 from python_kernels.behaviour import s1_sessions
 from python_kernels.core.arrow import codes, column
 from python_kernels.core.vocabulary import CHANNELS
-from python_kernels.dbt_io import Stage, key_windows, run_context
+from python_kernels.dbt_io import Stage, id_windows, run_context
 
 ENTITIES = ("device_id", "account_id", "instrument_id", "ip_id", "merchant_id")
 CHANNEL_SETS = [",".join(sorted(c for k, c in enumerate(CHANNELS) if mask >> k & 1))
@@ -22,17 +22,14 @@ def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     session.register("si_entities", dbt.ref("s1_arrival_entities"))
-    groups = session.execute("""
-        select session_id >> 32 as grp, count(*) from si_entities group by grp order by grp
-    """).fetchall()
     stage = Stage(session, "s1_session_index")
-    for lo, hi in key_windows(groups, ctx.preset["chunk_rows"], 1):
+    for lo, hi in id_windows(session, "si_entities", "session_id", ctx.preset["chunk_rows"]):
         arr = session.sql(f"""
             select session_id, scenario_id, ts_utc, party_id, channel, is_cross_border, {", ".join(ENTITIES)}
             from si_entities
             where session_id >= $1::bigint and session_id < $2::bigint
             order by session_id, ts_utc, arrival_id
-        """, params=[int(lo) << 32, int(hi) << 32]).to_arrow_table()
+        """, params=[int(lo), int(hi)]).to_arrow_table()
         stage.append(_summarise(arr))
     return stage.files("s1_session_index: there are no attached arrivals")
 

@@ -1,16 +1,20 @@
-"""Opaque published ids: a keyed bijection of dense internal keys.
+"""Opaque published ids: a keyed bijection of internal keys.
 
 Kernels number entities densely in the order they draw them (parties by country, devices
 before terminals, IPs by country and type), so `base + i` would tell a reader how an entity was
 made. The published id is `base + rank[i]`, where rank is the position of key i in the order of
 its keyed hash (seed, domain, i): a permutation of 0..n-1, so ids stay dense and distinct, and
-their values carry nothing beyond identity.
+their values carry nothing beyond identity. Arrival ids, built from (scenario, merchant,
+sequence), go through a keyed 60-bit permutation instead (`opaque_event_ids`), row by row.
 """
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from python_kernels.core import rng
+
+U64 = np.uint64
 
 
 def opaque_ranks(seed: int, domain: str, n: int) -> np.ndarray:
@@ -26,3 +30,35 @@ def opaque_ranks(seed: int, domain: str, n: int) -> np.ndarray:
 def opaque_ids(seed: int, domain: str, base: int, n: int) -> np.ndarray:
     """The published ids of internal keys 0..n-1 (base + their keyed rank)."""
     return base + opaque_ranks(seed, domain, n)
+
+
+# ---- event ids: a keyed bijection of a structured 60-bit key ---------------------------------------
+
+ID_BITS = 60            # published arrival ids are < 2**60, so flow ids (4 x arrival id + j) fit a BIGINT
+_HALF = ID_BITS // 2
+_MASK = (1 << _HALF) - 1
+_ROUNDS = 4
+
+
+@njit(cache=True)
+def _feistel(keys, round_keys, out):
+    mask = U64(_MASK)
+    for i in range(keys.shape[0]):
+        left = (keys[i] >> U64(_HALF)) & mask
+        right = keys[i] & mask
+        for r in range(round_keys.shape[0]):
+            left, right = right, left ^ (rng.splitmix64(right ^ round_keys[r]) & mask)
+        out[i] = np.int64((left << U64(_HALF)) | right)
+
+
+def opaque_event_ids(seed: int, domain: str, keys) -> np.ndarray:
+    """A keyed permutation of [0, 2**ID_BITS) applied to `keys` (a Feistel network whose round
+    function is the keyed hash): distinct keys get distinct ids, and an id's value says nothing of
+    the structured key it came from. Per key, so chunks can be mapped independently."""
+    keys = np.ascontiguousarray(keys, np.int64)
+    if keys.size and (keys.min() < 0 or keys.max() >= 1 << ID_BITS):
+        raise ValueError(f"keys must be in [0, 2**{ID_BITS})")
+    round_keys = rng.raw_bits(rng.stream_keys(seed, domain, np.arange(_ROUNDS)), 0)
+    out = np.empty(keys.size, np.int64)
+    _feistel(keys.astype(np.uint64), round_keys, out)
+    return out

@@ -635,3 +635,16 @@ def test_opaque_ranks_match_the_sql_merchant_ids(sql):
                                                               i::UBIGINT), 0), i) - 1 as rank
         from range({n}) as t(i) order by i""").fetchnumpy()["rank"]
     assert np.array_equal(got, ids.opaque_ranks(42, "tests.ids", n))
+
+
+def test_opaque_event_ids_are_a_keyed_bijection_of_60_bit_keys():
+    keys = np.concatenate([np.arange(200_000), (3 << 52) + (7 << 32) + np.arange(200_000), [(1 << 60) - 1]])
+    a = ids.opaque_event_ids(42, "tests.event_ids", keys)
+    assert np.unique(a).size == keys.size and a.min() >= 0 and a.max() < 1 << ids.ID_BITS
+    assert np.array_equal(a, ids.opaque_event_ids(42, "tests.event_ids", keys))
+    assert not np.array_equal(a, ids.opaque_event_ids(7, "tests.event_ids", keys))
+    # neighbouring structured keys land anywhere: the top bits of consecutive keys are spread evenly
+    top = a[:200_000] >> (ids.ID_BITS - 4)
+    assert np.bincount(top, minlength=16).min() > 200_000 / 16 * 0.95
+    with pytest.raises(ValueError, match="2\\*\\*60"):
+        ids.opaque_event_ids(42, "tests.event_ids", [1 << 60])

@@ -173,7 +173,8 @@ def test_terminals_match_oracle():
 
 IP_TYPES = {"mean_per_ip": [0, 85, 28, 80, 100, 105, 0], "skew": [1, 2, 1.5, 1.5, 2, 2.5, 1],
             "is_public": [False, False, False, True, False, False, False],
-            "res": 0, "mob": 1, "corp": 2, "dc": 4, "end": 6}
+            "res": 0, "mob": 1, "corp": 2, "dc": 4, "end": 6,
+            "abroad_p": np.zeros(7), "abroad_cum": np.zeros((7, 3))}
 RECENT_W = np.array([[0, 0, 0.3, 0.4, 0.2, 0.1, 0], [0, 0, 0.2, 0.5, 0.2, 0.1, 0]])
 
 
@@ -241,3 +242,18 @@ def test_ip_link_draws_match_oracle(parties):
     got_recent = np.bincount(dev[(dev >= 0) & (out["role"] != 0) & (out["role"] != 3)], minlength=dv["id"].size)
     assert np.all(got_recent <= expected_recent)                          # de-duplication only removes
     assert got_recent.sum() >= 0.9 * expected_recent.sum()
+
+
+def test_recent_login_ips_abroad_follow_the_policy_share(parties):
+    dv, mer = _ip_inputs(parties)
+    # type 5 (the VPN-like pool) exits abroad 60% of the time, always in country 2; type 3 never
+    abroad = {**IP_TYPES, "abroad_p": np.array([0, 0, 0, 0, 0, 0.6, 0]),
+              "abroad_cum": np.cumsum(np.tile([0.0, 0.0, 1.0], (7, 1)), axis=1)}
+    out = ips.draw_ip_links(SEED, dv, mer, abroad, RECENT_W, POLICY["ips"])
+    home = dv["country"][np.maximum(out["device"], 0)]
+    vpn = (out["ip_type"] == 5) & (out["device"] >= 0) & (home != 2)
+    away = out["ip_country"][vpn] != home[vpn]
+    assert vpn.sum() > 100 and np.all(out["ip_country"][vpn][away] == 2)
+    assert abs(away.mean() - 0.6) < 4 * np.sqrt(0.6 * 0.4 / vpn.sum())
+    public = (out["ip_type"] == 3) & (out["device"] >= 0)
+    assert np.all(out["ip_country"][public] == home[public])

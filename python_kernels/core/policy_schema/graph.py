@@ -1,5 +1,5 @@
 """Schema of policies/graph.yaml: the 6A entity graph (population, products, devices, IPs, roles)."""
-from python_kernels.core.policy_schema.nodes import PROB, Dist, Enum, Int, Num, Obj, PolicyError
+from python_kernels.core.policy_schema.nodes import PROB, Dist, Enum, Int, Map, Num, Obj, PolicyError, Str
 
 PARTY_TYPES = ("RETAIL", "BUSINESS", "OTHER")
 TIERS = ("LOW", "STANDARD", "ELEVATED")
@@ -43,6 +43,7 @@ SCHEMA_OBJ = Obj({
         "recent_login_digital_tilt": Num(0.0, 3.0),
         "max_recent_per_device": Int(0, 10),
         "merchant_endpoint_extra": Num(0.0, 10.0),
+        "abroad": Map(Obj({"p": PROB, "country_weight": Map(Num(0.0, None), keys=Str(r"^[A-Z]{2}$"))})),
     }),
     "roles": Obj({
         "tier_cutoffs": Obj({t: PROB for t in TIERS}),

@@ -255,6 +255,22 @@ def build_devices(ctx, parties, seg_table, dev_types, dev_mix, dev_os, merchants
 
 # ---- S4 IP links ---------------------------------------------------------------------------
 
+def _abroad_weights(abroad: dict, ip_types: list, isos: list) -> dict:
+    """Per IP type: the share of its recent-login links abroad and the cumulative weights of the
+    countries (of this world) they are in; a type without a country of this world stays home."""
+    p = np.zeros(len(ip_types))
+    w = np.zeros((len(ip_types), len(isos)))
+    for name, spec in abroad.items():
+        if name not in ip_types:
+            raise ValueError(f"graph.ips.abroad: {name!r} is not an IP type ({', '.join(ip_types)})")
+        t = ip_types.index(name)
+        for iso, weight in spec["country_weight"].items():
+            if iso in isos:
+                w[t, isos.index(iso)] = weight
+        p[t] = spec["p"] if w[t].sum() > 0 else 0.0
+    return {"abroad_p": p, "abroad_cum": np.cumsum(w, axis=1)}
+
+
 def build_ip_links(ctx, devices, parties, seg_table, dev_types, merchants, countries, ip_types, recent_mix) -> pa.Table:
     pol = ctx.policies["graph"]["ips"]
     devices = _sorted_by_id(devices, "device_id")
@@ -296,7 +312,8 @@ def build_ip_links(ctx, devices, parties, seg_table, dev_types, merchants, count
     ipt = {"mean_per_ip": [t["mean_devices_per_ip"] for t in it], "skew": [t["pool_skew"] for t in it],
            "is_public": [t["ip_group"] == "PUBLIC_SHARED" for t in it],
            **{k: it_names.index(v) for k, v in (("res", "RESIDENTIAL"), ("mob", "MOBILE"), ("corp", "CORPORATE"),
-                                                ("dc", "DATACENTRE"), ("end", "MERCHANT_ENDPOINT"))}}
+                                                ("dc", "DATACENTRE"), ("end", "MERCHANT_ENDPOINT"))},
+           **_abroad_weights(pol["abroad"], it_names, isos)}
     out = ip_k.draw_ip_links(ctx.seed, dv, mer, ipt, recent_w, pol)
     has_dev = out["device"] >= 0
     drow = np.maximum(out["device"], 0)

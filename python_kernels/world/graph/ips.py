@@ -6,7 +6,8 @@ Who gets what:
   * business computers: one corporate NAT per business (drawn from the party's own stream);
     servers: a data-centre IP;
   * every customer device: Poisson(recent_mean * tilt) recent-login IPs (public Wi-Fi, hotel,
-    campus, corporate, data-centre, VPN) from the region's mix;
+    campus, corporate, data-centre, VPN) from the region's mix; a VPN's exit or a hotel's network
+    is abroad with the policy's share, in a country drawn by the policy's weights (`abroad`);
   * terminals: one of their merchant's endpoint IPs (1 + Poisson(extra) per merchant); endpoint
     IPs no terminal uses (card-not-present merchants) get a link row without a device.
 Shared pools hold ceil(demand / mean_devices_per_ip) IPs; a link takes index floor(size * u^skew),
@@ -95,7 +96,8 @@ def draw_ip_links(seed, devices: dict, merchants: dict, ip_types: dict, recent_w
     devices: arrays (sorted by id) id, party_type (-1 for terminals), is_mobile, is_server, country,
     region, household, party_id, digital, merchant (row in merchants or -1).
     merchants: arrays id, country, n_endpoints. ip_types: arrays mean_per_ip, skew, is_public and the
-    indexes res, mob, corp, dc, end. recent_weights[region, ip type].
+    indexes res, mob, corp, dc, end; abroad_p[ip type] (share of its links abroad) and
+    abroad_cum[ip type, country] (cumulative weights of the country abroad). recent_weights[region, ip type].
     Returns dict of arrays per link: device (row or -1), merchant (row or -1), role, ip_type,
     ip_country, ip_id (dense from IP_ID_BASE in (country, type, key) order).
     """
@@ -124,16 +126,35 @@ def draw_ip_links(seed, devices: dict, merchants: dict, ip_types: dict, recent_w
     dev, typ, role, key = (np.empty(n, np.int64) for _ in range(4))
     u = np.empty(n)
     _links(*args, False, counts, dev, typ, role, key, u)
-    return _resolve(dev, typ, role, key, u, dv, merchants, n_ep, ip_types)
+    abroad = _abroad(int(seed), domain + ".abroad", dv["id"], dev, typ, ip_types)
+    return _resolve(dev, typ, role, key, u, abroad, dv, merchants, n_ep, ip_types)
 
 
-def _resolve(dev, typ, role, key, u, dv, merchants, n_ep, ip_types):
+def _abroad(seed, domain, dev_ids, dev, typ, ip_types) -> np.ndarray:
+    """Country index abroad per link, or -1 at home: link j of a device has the stream
+    combine(stream(seed, domain, device id), j); counter 0 the coin, 1 the country."""
+    p = np.asarray(ip_types["abroad_p"], np.float64)[typ]
+    out = np.full(dev.size, -1, np.int64)
+    cand = np.flatnonzero(p > 0)
+    if not cand.size:
+        return out
+    first = np.searchsorted(dev, dev[cand])  # links come grouped by device, in device order
+    streams = rng.combine_keys(rng.stream_keys(seed, domain, dev_ids[dev[cand]]), cand - first)
+    hit = rng.uniforms(streams, 0) < p[cand]
+    cum = np.asarray(ip_types["abroad_cum"], np.float64)
+    pick = rng.uniforms(streams[hit], 1)
+    rows = cum[typ[cand[hit]]]
+    out[cand[hit]] = np.minimum((pick[:, None] * rows[:, -1:] >= rows).sum(axis=1), rows.shape[1] - 1)
+    return out
+
+
+def _resolve(dev, typ, role, key, u, abroad, dv, merchants, n_ep, ip_types):
     """Pool indexes from demand, per-device de-duplication, unused endpoints, dense IP ids."""
     n_types = len(ip_types["mean_per_ip"])
     m_country = np.asarray(merchants["country"], np.int64)
     is_end = typ == ip_types["end"]
     merch = np.where(is_end, key // MAX_ENDPOINTS, -1)
-    country = np.where(is_end, m_country[np.maximum(merch, 0)], dv["country"][dev])
+    country = np.where(is_end, m_country[np.maximum(merch, 0)], np.where(abroad >= 0, abroad, dv["country"][dev]))
     mean = np.asarray(ip_types["mean_per_ip"], np.float64)
     pooled = mean[typ] > 0
     cell = country * n_types + typ

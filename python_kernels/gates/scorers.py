@@ -13,6 +13,23 @@ from __future__ import annotations
 
 from python_kernels.gates.auc import auc_sql
 
+# The separability gate's scorer (6B.R4, and the report's ROC curve): auth_features_6B columns ->
+# their bins (counts on a log scale, amounts and distances in ln/2 or half-decade steps), fitted on
+# the flows before the TRAIN_SHARE time quantile.
+AUTH_FEATURE_BINS = {
+    "channel": "channel", "mcc": "mcc", "local_hour": "local_hour",
+    "amount": "floor(ln(amount_usd) * 2)",
+    "party_1h": "least(party_flows_1h, 8)", "party_24h": "floor(log2(1 + party_flows_24h))",
+    "party_7d": "floor(log2(1 + party_flows_7d))", "card_1h": "least(card_flows_1h, 8)",
+    "card_24h": "floor(log2(1 + card_flows_24h))", "card_7d": "floor(log2(1 + card_flows_7d))",
+    "history": "floor(ln(party_prior_flows + 1))",
+    "amount_vs_history": "greatest(least(floor(ln(amount_vs_party_history) * 2), 8), -8)",
+    "new_device": "is_new_device", "new_ip": "is_new_ip", "new_merchant": "is_new_merchant",
+    "km": "floor(log10(1 + km_from_prev_card_present) * 2)", "kmh": "floor(log10(1 + kmh_from_prev_card_present) * 2)",
+    "foreign_ip": "ip_country_differs_from_home", "cross_border": "is_cross_border",
+}
+TRAIN_SHARE = 0.6
+
 
 def naive_bayes_auc(con, relation: str, bins: dict[str, str], label: str, is_train: str) -> dict:
     """AUC on the test rows of a naive Bayes score fitted on the training rows.
@@ -49,6 +66,27 @@ def naive_bayes_auc(con, relation: str, bins: dict[str, str], label: str, is_tra
     """).fetchall()[0]
     auc = con.execute(auc_sql("nb_scored", "round(score, 9)", "y")).fetchall()[0][0] if n_test else None
     return {"auc": auc, "n_train": n_train, "n_test": n_test, "pos_test": pos_test, "table": "nb_scored"}
+
+
+def auth_feature_scorer(con, relation: str, label: str) -> dict:
+    """naive_bayes_auc of AUTH_FEATURE_BINS over `relation` (auth_features_6B columns and the
+    boolean `label`), trained on the flows before the TRAIN_SHARE quantile of ts_utc."""
+    cut = con.execute(f"select quantile_disc(ts_utc, {TRAIN_SHARE}) from {relation}").fetchall()[0][0]
+    return naive_bayes_auc(con, relation, AUTH_FEATURE_BINS, label, f"ts_utc < '{cut}'::timestamp")
+
+
+def roc_points(con, table: str, max_points: int = 300) -> list[tuple[float, float]]:
+    """(false positive rate, true positive rate) of `table` (y, score) at each distinct score as a
+    threshold, from (0, 0) to (1, 1), thinned to about max_points."""
+    rows = con.execute(f"""
+        with s as (select round(score, 9) as sc, count(*) filter (where y) as p, count(*) filter (where not y) as n
+                   from {table} group by 1),
+             c as (select sum(n) over (order by sc desc) as fp, sum(p) over (order by sc desc) as tp from s),
+             t as (select sum(p) as pos, sum(n) as neg from s)
+        select fp / neg, tp / pos from c, t order by 1, 2
+    """).fetchall()
+    step = max(1, len(rows) // max_points)
+    return [(0.0, 0.0)] + rows[::step] + [(1.0, 1.0)]
 
 
 def entity_fold_auc(con, relation: str, id_col: str, label: str, fold: str, n_bins: int) -> float | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from python_kernels.gates import scorers
 from python_kernels.run import report_plots as plots
 from python_kernels.run.runs import RECEIPT_FILE
 
@@ -236,6 +237,24 @@ def case_delay_section(con, run_dir: Path) -> list[str]:
                            + OUTER_BINS, edges, series, "delay (days, log scale)", "share of the stage's events")]
 
 
+def scorer_section(con, run_dir: Path) -> list[str]:
+    """ROC curve of the separability gate's scorer (6B.R4) on the run's auth_features_6B."""
+    con.execute(f"""
+        create or replace temp view report_features as
+        select a.*, t.fraud_label = 'FRAUD' as is_fraud
+        from {_behaviour(run_dir, 'auth_features')} as a join {_behaviour(run_dir, 's4_flow_truth_labels')} as t
+            using (flow_id)""")
+    fit = scorers.auth_feature_scorer(con, "report_features", "is_fraud")
+    if not fit["pos_test"] or fit["auc"] is None:
+        return []
+    fpr, tpr = zip(*scorers.roc_points(con, fit["table"]))
+    return [plots.lines("scorer-roc", f"How well the features a bank has at authorisation time find FRAUD: ROC of "
+                        f"naive Bayes on auth_features_6B, fitted on the first {scorers.TRAIN_SHARE:.0%} of flows "
+                        f"in time, scored on the rest ({fit['pos_test']} FRAUD of {fit['n_test']} flows; gate 6B.R4)",
+                        list(fpr), {f"naive Bayes (AUC {fit['auc']:.3f})": list(tpr), "chance": list(fpr)},
+                        "false positive rate", "true positive rate", yfmt=plots.PERCENT)]
+
+
 def campaign_section(con, run_dir: Path) -> list[str]:
     """Flows taken per day by each campaign type over the horizon."""
     days, series = _by_day(con.execute(f"""
@@ -296,6 +315,7 @@ def render(run_dir) -> str:
             ("Auth latency", latency_section(con, run_dir)),
             ("Flows and sessions", flow_section(con, run_dir)),
             ("Fraud and the bank's view", fraud_section(con, run_dir)),
+            ("Separability at authorisation time", scorer_section(con, run_dir)),
             ("Case delays", case_delay_section(con, run_dir)),
             ("Campaigns", campaign_section(con, run_dir)),
         ]

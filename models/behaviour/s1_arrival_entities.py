@@ -35,6 +35,7 @@ def model(dbt, session):
         devices=dbt.ref("s4_device_base_6A").to_arrow_table(),
         device_links=dbt.ref("s4_device_links_6A").to_arrow_table(),
         ip_links=dbt.ref("s4_ip_links_6A").to_arrow_table(),
+        sites=dbt.ref("world_sites").to_arrow_table(),
         policy=policy,
     )
     params = attachment_params(policy)
@@ -92,12 +93,9 @@ def _attach_chunk(seed, arr, attacher, tables, countries, sectors):
     country = np.array([countries.index(c) for c in c_labels], np.int64)[c_code] if c_labels else c_code
     site_col = arr.column("site_id").combine_chunks()
     site_ids = np.asarray(site_col.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-    site = np.searchsorted(tables["site_ids"], site_ids)
-    known = (site < tables["site_ids"].size) & (site_ids >= 0)
-    known[known] = tables["site_ids"][site[known]] == site_ids[known]
-    site = np.where(known, site, -1)
+    site, loc = _position(tables["site_ids"], site_ids), _position(tables["loc_site_ids"], site_ids)
 
-    out = attacher.feed(arrival_id, ts_us, country, channel, site)
+    out = attacher.feed(arrival_id, ts_us, country, channel, site, loc)
     ins = out["instrument"]
     return pa.table({
         "arrival_id": arrival_id,
@@ -120,3 +118,11 @@ def _attach_chunk(seed, arr, attacher, tables, countries, sectors):
         "attach_rule": pa.array(ATTACH_RULES, pa.string()).take(pa.array(out["rule"])),
         "is_session_start": out["session_start"],
     })
+
+
+def _position(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Index of each id in sorted_ids, -1 where it is absent (or the id is -1: no site)."""
+    pos = np.searchsorted(sorted_ids, ids)
+    known = (pos < sorted_ids.size) & (ids >= 0)
+    known[known] = sorted_ids[pos[known]] == ids[known]
+    return np.where(known, pos, -1)

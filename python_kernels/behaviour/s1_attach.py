@@ -1,8 +1,11 @@
 """6B S1 session-first attachment: who each arrival is (party, instrument, device, IP, session).
 
 `Attacher` walks one scenario's arrivals in (ts_utc, arrival_id) order, carrying a small
-state per party (its open session, device, IP and instrument) and a ring of recently active
-parties per country. The walk is sequential by nature (whether a session is open depends on
+state per party (its open session, device, IP and instrument, and where and when it last paid
+in person) and a ring of recently active parties per country. People are somewhere: an
+in-person arrival at a site takes its party from the cells of homes around the site (distance
+decay), and never a party that could not have travelled there since its last in-person payment
+(further than `min_km` at more than `max_kmh`); a draw that could not is drawn again. The walk is sequential by nature (whether a session is open depends on
 earlier arrivals), so it is single-threaded and its state can be carried from one chunk of
 arrivals to the next: the result does not depend on chunking. Draws per arrival come from the
 stream (seed, "6B.s1.attach", arrival_id) with the counters named below.
@@ -11,6 +14,7 @@ The candidate structures it walks come from `s1_candidates.attachment_tables`.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -32,7 +36,11 @@ C_TERMINAL = U64(6)        # the site's terminal or the customer's own device
 C_TERMINAL_PICK = U64(7)
 C_DEVICE = U64(8)
 C_IP = U64(9)
+C_LOCAL = 10               # try r: 10 + 2r the home cell near the site, 11 + 2r the party in it
+C_FOREIGN_RETRY = 40       # try r of the foreign pool: 40 + r
 RULE_FOLLOW_UP, RULE_HOME, RULE_FOREIGN = 0, 1, 2  # index into vocabulary.ATTACH_RULES
+NEVER = np.iinfo(np.int64).min // 2
+EARTH_KM = 6371.0088
 
 
 class Candidates(NamedTuple):
@@ -53,6 +61,14 @@ class Candidates(NamedTuple):
     ip_cum: np.ndarray
     term_ptr: np.ndarray      # terminals per site
     term_dev: np.ndarray
+    loc_lat: np.ndarray       # every site (arrivals' `loc`): coordinates
+    loc_lon: np.ndarray
+    near_ptr: np.ndarray      # home cells around each site
+    near_cell: np.ndarray
+    near_cum: np.ndarray      # [channel, near entry]: cumulative pick weights within each site's slice
+    cell_ptr: np.ndarray      # parties per home cell
+    cell_party: np.ndarray
+    cell_cum: np.ndarray      # [channel, cell entry]: cumulative pick weights within each cell
 
 
 class Rules(NamedTuple):
@@ -65,6 +81,10 @@ class Rules(NamedTuple):
     gap_us: int
     span_us: int
     max_arrivals: int
+    in_person: np.ndarray     # per channel: an arrival with a site is a payment in person
+    tries: int                # draws of a reachable party before giving up on reachability
+    min_km: float             # moves up to this far are always possible
+    max_kmh: float            # the fastest door-to-door travel
 
 
 class Walk(NamedTuple):
@@ -80,6 +100,9 @@ class Walk(NamedTuple):
     cur_inst: np.ndarray
     ring: np.ndarray
     ring_pos: np.ndarray
+    cp_ts: np.ndarray         # last in-person payment: instant (NEVER), latitude, longitude
+    cp_lat: np.ndarray
+    cp_lon: np.ndarray
 
 
 class Arrivals(NamedTuple):
@@ -87,7 +110,8 @@ class Arrivals(NamedTuple):
     ts: np.ndarray
     country: np.ndarray       # index into the tables' countries
     channel: np.ndarray       # index into CHANNELS
-    site: np.ndarray          # index into the tables' sites, -1 for none
+    site: np.ndarray          # index into the tables' terminal sites, -1 for none
+    loc: np.ndarray           # index into the tables' sites (loc_*), -1 for none
 
 
 class Attachments(NamedTuple):
@@ -123,6 +147,23 @@ def _pick_weighted(u, w, col, lo, hi):
 
 
 @njit(inline="always", cache=True)
+def _km(lat1, lon1, lat2, lon2):
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2.0 * EARTH_KM * math.asin(math.sqrt(min(h, 1.0)))
+
+
+@njit(inline="always", cache=True)
+def _reachable(q, now, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
+    """Could party q be at (lat, lon) at `now`, given its last in-person payment?"""
+    if cp_ts[q] == NEVER:
+        return True
+    km = _km(cp_lat[q], cp_lon[q], lat, lon)
+    return km <= min_km or km <= max_kmh * (now - cp_ts[q]) / 3.6e9
+
+
+@njit(inline="always", cache=True)
 def _is_open(q, now, count, last_ts, start_ts, gap_us, span_us, max_arrivals):
     """Is party q's session still open at `now` (within the gap, the span and the size cap)?"""
     return (count[q] > 0 and now - last_ts[q] <= gap_us and now - start_ts[q] <= span_us
@@ -137,11 +178,15 @@ def _attach(seed, domain, a, cand, rules, walk, o):
     # does not pay a reference count for every array in them
     count, last_ts, start_ts = walk.count, walk.last_ts, walk.start_ts
     gap_us, span_us, max_arrivals = rules.gap_us, rules.span_us, rules.max_arrivals
+    cp_ts, cp_lat, cp_lon, min_km, max_kmh = walk.cp_ts, walk.cp_lat, walk.cp_lon, rules.min_km, rules.max_kmh
     for i in range(a.arrival_id.shape[0]):
         s = rng.stream_key(seed, domain, a.arrival_id[i])
         t = a.ts[i]
         c = a.country[i]
         k = a.channel[i]
+        loc = a.loc[i] if rules.in_person[k] else -1
+        lat = cand.loc_lat[loc] if loc >= 0 else 0.0
+        lon = cand.loc_lon[loc] if loc >= 0 else 0.0
         p = -1
         rule = RULE_FOLLOW_UP
         if rng.uniform(s, C_FOLLOW_UP) < rules.p_follow[k]:
@@ -149,7 +194,8 @@ def _attach(seed, domain, a, cand, rules, walk, o):
             for j in range(ring_size):
                 q = walk.ring[c, (start + j) % ring_size]
                 if (q >= 0 and cand.party_weight[q, k] > 0.0
-                        and _is_open(q, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)):
+                        and _is_open(q, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)
+                        and (loc < 0 or _reachable(q, t, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh))):
                     p = q
                     break
         if p < 0:
@@ -160,6 +206,21 @@ def _attach(seed, domain, a, cand, rules, walk, o):
                 rule = RULE_FOREIGN
             p = cand.pool_party[rng.pick_cum(rng.uniform(s, C_PARTY), cand.pool_cum, cand.pool_ptr[pool],
                                              cand.pool_ptr[pool + 1])]
+            if loc >= 0 and rule == RULE_FOREIGN:
+                # a visitor from abroad, if one could be here; else someone living nearby
+                r = 0
+                while r < rules.tries and not _reachable(p, t, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
+                    p = cand.pool_party[rng.pick_cum(rng.uniform(s, U64(C_FOREIGN_RETRY + r)), cand.pool_cum,
+                                                     cand.pool_ptr[pool], cand.pool_ptr[pool + 1])]
+                    r += 1
+                if not _reachable(p, t, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
+                    rule = RULE_HOME
+            if loc >= 0 and rule == RULE_HOME:
+                p = _local_party(s, k, loc, t, lat, lon, p, cand, rules, walk)
+        if loc >= 0:
+            cp_ts[p] = t
+            cp_lat[p] = lat
+            cp_lon[p] = lon
         continuing = _is_open(p, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)
         if continuing:
             walk.count[p] += 1
@@ -207,6 +268,24 @@ def _attach(seed, domain, a, cand, rules, walk, o):
         o.session_start[i] = not continuing
 
 
+@njit(inline="always", cache=True)
+def _local_party(s, k, loc, t, lat, lon, fallback, cand, rules, walk):
+    """A party living near site `loc` who can be there at t: a home cell around the site (weights
+    decaying with distance), then a party of it, up to rules.tries times; `fallback` (the
+    country pool's pick) when the site has no homes around it or no draw could be there."""
+    lo, hi = cand.near_ptr[loc], cand.near_ptr[loc + 1]
+    if hi == lo or cand.near_cum[k, hi - 1] <= (cand.near_cum[k, lo - 1] if lo > 0 else 0.0):
+        return fallback
+    for r in range(rules.tries):
+        e = rng.pick_cum(rng.uniform(s, U64(C_LOCAL + 2 * r)), cand.near_cum[k], lo, hi)
+        cell = cand.near_cell[e]
+        q = cand.cell_party[rng.pick_cum(rng.uniform(s, U64(C_LOCAL + 2 * r + 1)), cand.cell_cum[k],
+                                         cand.cell_ptr[cell], cand.cell_ptr[cell + 1])]
+        if _reachable(q, t, lat, lon, walk.cp_ts, walk.cp_lat, walk.cp_lon, rules.min_km, rules.max_kmh):
+            return q
+    return fallback
+
+
 class Attacher:
     """Session-first attachment of one scenario's arrivals, fed in (ts, arrival_id) order.
 
@@ -232,19 +311,24 @@ class Attacher:
             cur_inst=np.full(n_parties, -1, np.int64),
             ring=np.full((tables["n_countries"], params["ring_size"]), -1, np.int64),
             ring_pos=np.zeros(tables["n_countries"], np.int64),
+            cp_ts=np.full(n_parties, NEVER, np.int64),
+            cp_lat=np.zeros(n_parties),
+            cp_lon=np.zeros(n_parties),
         )
         self._last = (np.iinfo(np.int64).min, np.iinfo(np.int64).min)
 
-    def feed(self, arrival_id, ts_us, country, channel, site) -> dict:
-        """Attach the next arrivals; they must continue the (ts, arrival_id) order."""
+    def feed(self, arrival_id, ts_us, country, channel, site, loc) -> dict:
+        """Attach the next arrivals; they must continue the (ts, arrival_id) order. `site` indexes
+        the terminal sites, `loc` every site (-1: none)."""
         arrival_id = np.ascontiguousarray(arrival_id, np.int64)
         ts_us = np.ascontiguousarray(ts_us, np.int64)
         country = np.ascontiguousarray(country, np.int64)
         channel = np.ascontiguousarray(channel, np.int64)
         site = np.ascontiguousarray(site, np.int64)
+        loc = np.ascontiguousarray(loc, np.int64)
         n = arrival_id.size
-        if not (ts_us.size == country.size == channel.size == site.size == n):
-            raise ValueError("arrival_id, ts_us, country, channel and site must have one entry per arrival")
+        if not (ts_us.size == country.size == channel.size == site.size == loc.size == n):
+            raise ValueError("arrival_id, ts_us, country, channel, site and loc must have one entry per arrival")
         if n:
             ahead = (ts_us[1:] > ts_us[:-1]) | ((ts_us[1:] == ts_us[:-1]) & (arrival_id[1:] > arrival_id[:-1]))
             first = (int(ts_us[0]), int(arrival_id[0]))
@@ -259,9 +343,11 @@ class Attacher:
                 raise ValueError("channel index out of range")
             if site.max() >= self.cand.term_ptr.size - 1:
                 raise ValueError("site index out of range (use -1 for no site)")
+            if loc.max() >= self.cand.loc_lat.size:
+                raise ValueError("loc index out of range (use -1 for no site)")
             self._last = (int(ts_us[-1]), int(arrival_id[-1]))
         o = Attachments(**{name: np.empty(n, np.int64) for name in ("party", "instrument", "device", "ip", "session_id")},
                         rule=np.empty(n, np.int8), session_start=np.empty(n, np.bool_))
-        _attach(U64(self.seed), self.domain, Arrivals(arrival_id, ts_us, country, channel, site), self.cand,
+        _attach(U64(self.seed), self.domain, Arrivals(arrival_id, ts_us, country, channel, site, loc), self.cand,
                 self.rules, self.walk, o)
         return o._asdict()

@@ -25,7 +25,7 @@ def _csr(owner: np.ndarray, n_owners: int) -> np.ndarray:
 
 def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: pa.Table, accounts: pa.Table,
                       instruments: pa.Table, devices: pa.Table, device_links: pa.Table, ip_links: pa.Table,
-                      policy: dict) -> dict:
+                      sites: pa.Table, policy: dict) -> dict:
     att = policy["attachment"]
     party_id = column(parties, "party_id").astype(np.int64)
     order = np.argsort(party_id, kind="stable")
@@ -145,6 +145,7 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
             raise ValueError(f"no party can make {ch} payments (check attachment weights in attachment.yaml)")
 
     return {
+        **_locality(parties, party_weight, sites, policy["locality"]),
         "n_countries": n_c,
         "party_id": party_id, "party_country": party_country, "party_weight": np.ascontiguousarray(party_weight),
         "pool_ptr": np.array(ptr, np.int64), "pool_party": np.concatenate(members).astype(np.int64),
@@ -157,6 +158,51 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
     }
 
 
+def _km(lat1, lon1, lat2, lon2):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+
+
+def _locality(parties: pa.Table, party_weight: np.ndarray, sites: pa.Table, loc: dict) -> dict:
+    """Homes in grid cells (parties per cell with cumulative weights per channel) and, for every
+    site, the cells around it (the 3 x 3 block of its own) weighted by their parties' weight x
+    exp(-km from the site to the cell's mean home / decay_km). `parties` is in party index order."""
+    step = float(loc["cell_deg"])
+    n_cols = int(np.ceil(360.0 / step))
+    lat = column(parties, "home_lat_deg").astype(np.float64)
+    lon = column(parties, "home_lon_deg").astype(np.float64)
+    row_of = lambda la: np.floor((la + 90.0) / step).astype(np.int64)  # noqa: E731
+    col_of = lambda lo: np.floor((lo + 180.0) / step).astype(np.int64) % n_cols  # noqa: E731
+    cells, cell_of = np.unique(row_of(lat) * n_cols + col_of(lon), return_inverse=True)
+    order = np.lexsort((np.arange(lat.size), cell_of))
+    cell_ptr = _csr(cell_of[order], cells.size)
+    cell_cum = np.cumsum(party_weight[order].T, axis=1)
+    per_cell = np.bincount(cell_of, minlength=cells.size)
+    c_lat = np.bincount(cell_of, lat, cells.size) / per_cell
+    c_lon = np.bincount(cell_of, lon, cells.size) / per_cell  # cells are narrow: no wrap at this scale
+    c_weight = np.stack([np.bincount(cell_of, party_weight[:, k], cells.size) for k in range(K)])
+
+    site_id = column(sites, "site_id").astype(np.int64)
+    s_order = np.argsort(site_id)
+    site_id = site_id[s_order]
+    s_lat = column(sites, "lat_deg").astype(np.float64)[s_order]
+    s_lon = column(sites, "lon_deg").astype(np.float64)[s_order]
+    s_row, s_col = row_of(s_lat), col_of(s_lon)
+    keys = np.stack([(s_row + dr) * n_cols + (s_col + dc) % n_cols for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=1)
+    pos = np.minimum(np.searchsorted(cells, keys), cells.size - 1)
+    found = cells[pos] == keys
+    site_of = np.broadcast_to(np.arange(site_id.size)[:, None], keys.shape)[found]
+    near_cell = pos[found]
+    decay = np.exp(-_km(s_lat[site_of], s_lon[site_of], c_lat[near_cell], c_lon[near_cell]) / float(loc["decay_km"]))
+    return {
+        "loc_site_ids": site_id, "loc_lat": s_lat, "loc_lon": s_lon,
+        "near_ptr": _csr(site_of, site_id.size), "near_cell": near_cell.astype(np.int64),
+        "near_cum": np.ascontiguousarray(np.cumsum(c_weight[:, near_cell] * decay[None, :], axis=1)),
+        "cell_ptr": cell_ptr, "cell_party": order.astype(np.int64), "cell_cum": np.ascontiguousarray(cell_cum),
+    }
+
+
 def attachment_params(policy: dict) -> dict:
     att, ses = policy["attachment"], policy["sessions"]
     per = lambda m: np.array([m[ch] for ch in CHANNELS], np.float64)  # noqa: E731
@@ -166,4 +212,7 @@ def attachment_params(policy: dict) -> dict:
         "gap_us": int(round(ses["inactivity_gap_seconds"] * 1e6)),
         "span_us": int(round(ses["max_session_seconds"] * 1e6)),
         "max_arrivals": int(ses["max_arrivals"]), "ring_size": int(ses["open_sessions_per_country"]),
+        "in_person": np.array([ch in policy["locality"]["in_person_channels"] for ch in CHANNELS], np.bool_),
+        "tries": int(policy["locality"]["tries"]), "min_km": float(policy["locality"]["min_km"]),
+        "max_kmh": float(policy["locality"]["max_kmh"]),
     }

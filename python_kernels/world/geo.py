@@ -166,20 +166,55 @@ def split_countries(seed, merchant_id, home, n_sites, pct_rank, weight, region, 
 # ---- site and edge placement -------------------------------------------------------------
 
 @njit(inline="always", cache=True)
-def _place(s, ctr, country, tz_start, tz_end, tz_cum, an_start, an_end, an_cum, an_lat, an_lon, jitter):
-    """tzid (by population share), then a city anchor of it, then Gaussian jitter; 6 counters."""
-    a = tz_start[country]
-    t = a + categorical(s, U64(ctr), tz_cum[a:tz_end[country]])
+def _anchor_point(s, ctr, t, an_start, an_end, an_cum, an_lat, an_lon, jitter):
+    """A city anchor of tzid t (by weight), then Gaussian jitter; 5 counters."""
     b = an_start[t]
-    k = b + categorical(s, U64(ctr + 1), an_cum[b:an_end[t]])
-    lat = an_lat[k] + jitter * normal(s, U64(ctr + 2))
-    lon = an_lon[k] + jitter * normal(s, U64(ctr + 4))
+    k = b + categorical(s, U64(ctr), an_cum[b:an_end[t]])
+    lat = an_lat[k] + jitter * normal(s, U64(ctr + 1))
+    lon = an_lon[k] + jitter * normal(s, U64(ctr + 3))
     lat = min(89.9, max(-89.9, lat))
     if lon >= 180.0:
         lon -= 360.0
     elif lon < -180.0:
         lon += 360.0
+    return lat, lon
+
+
+@njit(inline="always", cache=True)
+def _place(s, ctr, country, tz_start, tz_end, tz_cum, an_start, an_end, an_cum, an_lat, an_lon, jitter):
+    """tzid (by population share), then a point around a city anchor of it; 6 counters."""
+    a = tz_start[country]
+    t = a + categorical(s, U64(ctr), tz_cum[a:tz_end[country]])
+    lat, lon = _anchor_point(s, ctr + 1, t, an_start, an_end, an_cum, an_lat, an_lon, jitter)
     return t, lat, lon
+
+
+@njit(cache=True)
+def _place_homes(seed, domain, key, tz, an_start, an_end, an_cum, an_lat, an_lon, jitter, out_lat, out_lon):
+    for i in range(key.shape[0]):
+        out_lat[i], out_lon[i] = _anchor_point(stream_key(seed, domain, key[i]), 0, tz[i], an_start, an_end, an_cum,
+                                               an_lat, an_lon, jitter)
+
+
+def _keyed(key, index, n_index: int, what: str):
+    """Keys and indexes as contiguous int64 arrays, one index per key, each in [0, n_index)."""
+    key = np.ascontiguousarray(key, dtype=np.int64)
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    if key.size != index.size:
+        raise ValueError(f"{what}: one index per key")
+    if index.size and (index.min() < 0 or index.max() >= n_index):
+        raise ValueError(f"{what} index out of range")
+    return key, index
+
+
+def place_homes(seed, key, tz, geo: "Geography", jitter, domain="s1_party_base_6A.home"):
+    """Latitude and longitude of each party's home: around a city anchor of its tzid (index into
+    the geography's tzids), like the sites that serve it; keyed by `key`."""
+    key, tz = _keyed(key, tz, geo.an_start.size, "home tzid")
+    out_lat, out_lon = np.empty(key.size), np.empty(key.size)
+    _place_homes(U64(seed), U64(domain_id(domain)), key, tz, geo.an_start, geo.an_end, geo.an_cum, geo.an_lat,
+                 geo.an_lon, float(jitter), out_lat, out_lon)
+    return out_lat, out_lon
 
 
 @njit(cache=True)
@@ -217,12 +252,7 @@ class Geography:
 
 def place_sites(seed, site_key, country, geo: Geography, jitter, domain="world_sites.place"):
     """tzid index, latitude and longitude of each site, keyed by its site id."""
-    site_key = np.ascontiguousarray(site_key, dtype=np.int64)
-    country = np.ascontiguousarray(country, dtype=np.int64)
-    if site_key.size != country.size:
-        raise ValueError("site_key and country must have the same length")
-    if country.size and (country.min() < 0 or country.max() >= geo.tz_start.size):
-        raise ValueError("site country index out of range")
+    site_key, country = _keyed(site_key, country, geo.tz_start.size, "site country")
     n = site_key.size
     out_tz, out_lat, out_lon = np.empty(n, np.int64), np.empty(n), np.empty(n)
     _place_sites(U64(seed), U64(domain_id(domain)), site_key, country, *geo.arrays(), float(jitter), out_tz, out_lat, out_lon)

@@ -31,7 +31,7 @@ def _index(values, labels, what):
     return np.array([pos[v] for v in values], dtype=np.int64)
 
 
-def _geography(countries: pa.Table, tzids: pa.Table, anchors: pa.Table):
+def geography(countries: pa.Table, tzids: pa.Table, anchors: pa.Table):
     """Preset countries (by country_idx), their tzids and anchors as a `geo.Geography` plus labels."""
     countries = _sorted(countries, ["country_idx"])
     isos = _texts(countries, "country_iso")
@@ -41,10 +41,10 @@ def _geography(countries: pa.Table, tzids: pa.Table, anchors: pa.Table):
     anchor_tz = _index(_texts(anchors, "tzid"), tz_names, "anchor tzid")
     order = np.lexsort((np.unique(_texts(anchors, "city"), return_inverse=True)[1], anchor_tz))
     anchors = anchors.take(pa.array(order))
-    geography = geo.Geography(
+    geo_map = geo.Geography(
         _index(_texts(tzids, "country_iso"), isos, "tzid country"), column(tzids, "population_share"),
         anchor_tz[order], column(anchors, "weight"), column(anchors, "lat_deg"), column(anchors, "lon_deg"), len(isos))
-    return geography, isos, tz_names
+    return geo_map, isos, tz_names
 
 
 def merchant_countries_table(seed, draws: pa.Table, countries: pa.Table, cfg) -> pa.Table:
@@ -66,7 +66,7 @@ def merchant_countries_table(seed, draws: pa.Table, countries: pa.Table, cfg) ->
 
 def sites_table(seed, merchant_countries: pa.Table, countries: pa.Table, tzids: pa.Table, anchors: pa.Table,
                 jitter) -> pa.Table:
-    geography, isos, tz_names = _geography(countries, tzids, anchors)
+    geo_map, isos, tz_names = geography(countries, tzids, anchors)
     mc = _sorted(merchant_countries, ["merchant_id", "legal_country_iso"])
     reps = column(mc, "n_sites_country")
     merchant = np.repeat(column(mc, "merchant_id"), reps)
@@ -74,7 +74,7 @@ def sites_table(seed, merchant_countries: pa.Table, countries: pa.Table, tzids: 
     starts = np.repeat(np.cumsum(reps) - reps, reps)
     site_order = np.arange(merchant.size, dtype=np.int64) - starts + 1
     site_id = geo.low63_sha256([f"{m}:{c}:{o}" for m, c, o in zip(merchant.tolist(), legal.tolist(), site_order.tolist())])
-    tz, lat, lon = geo.place_sites(seed, site_id, _index(legal.tolist(), isos, "legal country"), geography, jitter)
+    tz, lat, lon = geo.place_sites(seed, site_id, _index(legal.tolist(), isos, "legal country"), geo_map, jitter)
     return pa.table({
         "site_id": pa.array(site_id, pa.int64()),
         "merchant_id": pa.array(merchant, pa.int64()),
@@ -119,7 +119,7 @@ def site_weights_table(seed, sites: pa.Table, merchants: pa.Table, cfg) -> pa.Ta
 
 def edges_table(seed, classification: pa.Table, merchants: pa.Table, cdn: pa.Table, countries: pa.Table,
                 tzids: pa.Table, anchors: pa.Table, cfg) -> pa.Table:
-    geography, isos, tz_names = _geography(countries, tzids, anchors)
+    geo_map, isos, tz_names = geography(countries, tzids, anchors)
     virtual = _sorted(classification.filter(pc.field("is_virtual")), ["merchant_id"])
     v_ids = column(virtual, "merchant_id")
     merchants = _sorted(merchants, ["merchant_id"])
@@ -131,7 +131,7 @@ def edges_table(seed, classification: pa.Table, merchants: pa.Table, cdn: pa.Tab
         raise ValueError("no CDN country (world_cdn_countries) is among the preset's countries")
     merchant, seq, country, tz, lat, lon, weight = geo.build_edges(
         seed, v_ids, n_edges, _index(_texts(cdn, "country_iso"), isos, "CDN country"), column(cdn, "edge_weight"),
-        geography, cfg["edge_jitter_deg"], cfg["edge_zipf_alpha"])
+        geo_map, cfg["edge_jitter_deg"], cfg["edge_zipf_alpha"])
     return pa.table({
         "edge_id": pa.array(geo.low63_sha256([f"edge:{m}:{s}" for m, s in zip(merchant.tolist(), seq.tolist())]), pa.int64()),
         "merchant_id": pa.array(merchant, pa.int64()),

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICIES = load_policies(ROOT / "policies")
 ATTACH, FLOWS = POLICIES["attachment"], POLICIES["flows"]
 COUNTRIES = ["DE", "FR", "US"]
+CENTRES = np.array([[51.0, 10.0], [47.0, 2.5], [39.0, -95.0]])
 SEGMENTS = pa.table({
     "segment_id": ["RETAIL_A", "BUSINESS_A"], "party_type": ["RETAIL", "BUSINESS"],
     "income_score": [0.5, 0.6], "digital_affinity": [0.7, 0.5], "cash_affinity": [0.4, 0.1],
@@ -32,11 +33,19 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0):
     g = np.random.default_rng(seed)
     pid = 1_000 + np.arange(n_parties)
     business = g.random(n_parties) < 0.1
+    country = g.integers(0, 3, n_parties)
     parties = pa.table({
         "party_id": pid, "party_type": np.where(business, "BUSINESS", "RETAIL"),
         "segment_id": np.where(business, "BUSINESS_A", "RETAIL_A"),
-        "country_iso": np.array(COUNTRIES)[g.integers(0, 3, n_parties)],
+        "country_iso": np.array(COUNTRIES)[country],
+        # homes in a 3 x 3 degree square per country, sites among them
+        "home_lat_deg": CENTRES[country, 0] + g.uniform(-1.5, 1.5, n_parties),
+        "home_lon_deg": CENTRES[country, 1] + g.uniform(-1.5, 1.5, n_parties),
     })
+    site_country = np.arange(n_sites) % 3
+    sites = pa.table({"site_id": 7_000 + np.arange(n_sites),
+                      "lat_deg": CENTRES[site_country, 0] + g.uniform(-1.5, 1.5, n_sites),
+                      "lon_deg": CENTRES[site_country, 1] + g.uniform(-1.5, 1.5, n_sites)})
     acc_owner = np.repeat(pid, g.integers(1, 4, n_parties))
     accounts = pa.table({
         "account_id": 50_000 + np.arange(acc_owner.size), "owner_party_id": acc_owner,
@@ -76,7 +85,7 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0):
                            np.full(n_dev // 2, "RECENT_LOGIN_IP")],
     })
     return attachment_tables(42, COUNTRIES, parties, SEGMENTS, accounts, instruments, devices, device_links,
-                             ip_links, ATTACH)
+                             ip_links, sites, ATTACH)
 
 
 def synthetic_arrivals(n=4000, seed=1, n_sites=20):
@@ -85,8 +94,9 @@ def synthetic_arrivals(n=4000, seed=1, n_sites=20):
     ts[10] = ts[11]  # a tie, broken by arrival_id
     arrival_id = np.arange(n) * 7 + 3
     site = np.where(g.random(n) < 0.5, g.integers(0, n_sites, n), -1)
+    # every site has terminals here, so an arrival's terminal site and its place are the same index
     return {"arrival_id": arrival_id, "ts_us": ts, "country": g.integers(0, 3, n),
-            "channel": g.integers(0, len(CHANNELS), n), "site": site}
+            "channel": g.integers(0, len(CHANNELS), n), "site": site, "loc": site}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +112,8 @@ def params():
 def test_attach_matches_naive_oracle(world, params):
     a = synthetic_arrivals()
     fast = s1_attach.Attacher(42, world, params).feed(**a)
-    slow = oracles_behaviour.attach_naive(42, world, params, a["arrival_id"], a["ts_us"], a["country"], a["channel"], a["site"])
+    slow = oracles_behaviour.attach_naive(42, world, params, a["arrival_id"], a["ts_us"], a["country"], a["channel"],
+                                          a["site"], a["loc"])
     for name in slow:
         np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
 
@@ -358,3 +369,42 @@ def test_session_summary_matches_naive_oracle(world, params):
     assert np.all(fast["n_parties"] == 1)
     with pytest.raises(ValueError, match="sorted"):
         s1_sessions.session_summary(*(x[::-1] if x.ndim == 1 else x[:, ::-1] for x in args))
+
+
+def _km(lat1, lon1, lat2, lon2):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(h))
+
+
+def _impossible_share(a, out, world, params):
+    """Share of a party's consecutive payments in person further than min_km at more than max_kmh."""
+    here = params["in_person"][a["channel"]] & (a["loc"] >= 0)
+    lat, lon = world["loc_lat"][a["loc"]], world["loc_lon"][a["loc"]]
+    order = np.lexsort((a["ts_us"], out["party"]))
+    order = order[here[order]]
+    same = out["party"][order][1:] == out["party"][order][:-1]
+    km = _km(lat[order][:-1], lon[order][:-1], lat[order][1:], lon[order][1:])[same]
+    hours = (a["ts_us"][order][1:] - a["ts_us"][order][:-1])[same] / 3.6e9
+    return same.sum(), ((km > params["min_km"]) & (km > params["max_kmh"] * hours)).mean()
+
+
+def test_in_person_payments_are_local_and_reachable(world, params):
+    a = synthetic_arrivals(n=8000)
+    out = s1_attach.Attacher(42, world, params).feed(**a)
+    here = params["in_person"][a["channel"]] & (a["loc"] >= 0)
+    # a party paying in person from the home pool lives in a cell of the block around the site
+    cell_of_party = np.empty(world["party_id"].size, np.int64)
+    for c in range(world["cell_ptr"].size - 1):
+        cell_of_party[world["cell_party"][world["cell_ptr"][c]:world["cell_ptr"][c + 1]]] = c
+    local = np.flatnonzero(here & (out["rule"] == 1))
+    near = [cell_of_party[out["party"][i]] in world["near_cell"][world["near_ptr"][a["loc"][i]]:
+                                                                world["near_ptr"][a["loc"][i] + 1]] for i in local]
+    assert local.size > 500 and np.mean(near) > 0.95  # the rest: no reachable neighbour in `tries` draws
+    # consecutive payments in person of one party are reachable, but for rare fallbacks
+    pairs, impossible = _impossible_share(a, out, world, params)
+    assert pairs > 1000 and impossible < 0.01
+    # a walk that does not test reachability (any move allowed) makes the same arrivals jump
+    anywhere = {**params, "min_km": 1e9}
+    _, jumps = _impossible_share(a, s1_attach.Attacher(42, world, anywhere).feed(**a), world, params)
+    assert jumps > impossible + 0.02

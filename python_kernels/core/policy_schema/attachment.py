@@ -1,5 +1,5 @@
 """Schema of policies/attachment.yaml: 6B S1 channels, attachment and sessions."""
-from python_kernels.core.policy_schema.nodes import PROB, Enum, Int, Num, Obj, Per, PolicyError
+from python_kernels.core.policy_schema.nodes import PROB, Enum, Int, List, Num, Obj, Per, PolicyError
 from python_kernels.core.vocabulary import CHANNELS, SECTORS
 
 PARTY_TYPES = ("RETAIL", "BUSINESS", "OTHER")
@@ -27,6 +27,14 @@ SCHEMA_NODE = Obj({
         "device_type_weight": Per(CHANNELS, Per(CUSTOMER_DEVICE_TYPES, WEIGHT)),
         "device_role_weight": Per(DEVICE_ROLES, WEIGHT),
         "ip_role_weight": Per(IP_ROLES, WEIGHT),
+    }),
+    "locality": Obj({
+        "in_person_channels": List(Enum(CHANNELS)),
+        "cell_deg": Num(0.01, 10.0),
+        "decay_km": Num(0.1, 10_000.0),
+        "tries": Int(1, 16),
+        "min_km": Num(0.0, 1000.0),
+        "max_kmh": Num(1.0, 2000.0),
     }),
     "sessions": Obj({
         "inactivity_gap_seconds": Num(1.0, 86400.0),

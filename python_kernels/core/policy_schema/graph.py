@@ -24,6 +24,7 @@ _population = Obj({
     "max_country_share": Num(0.01, 1.0),
     "min_share_of_even": Num(0.0, 1.0),
     "household_size": Dist(_SIZE_KEYS),
+    "home_jitter_deg": Num(0.0, 5.0),
 })
 
 SCHEMA_OBJ = Obj({

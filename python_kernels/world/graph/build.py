@@ -15,6 +15,8 @@ import pyarrow as pa
 
 from python_kernels.core.arrow import codes, column
 from python_kernels.core.ids import opaque_ranks
+from python_kernels.world.geo import place_homes
+from python_kernels.world.geo_tables import geography
 from python_kernels.world.graph import devices as dev_k
 from python_kernels.world.graph import ips as ip_k
 from python_kernels.world.graph import population, products
@@ -67,7 +69,7 @@ def _horizon_hours(preset) -> float:
 
 # ---- S1 parties ------------------------------------------------------------------------
 
-def build_parties(ctx, countries, sites, tzids, seg_table, region_types, region_segments) -> pa.Table:
+def build_parties(ctx, countries, sites, tzids, anchors, seg_table, region_types, region_segments) -> pa.Table:
     pop = ctx.policies["graph"]["population"]
     ctry = rows(countries, "country_iso")
     isos = [c["country_iso"] for c in ctry]
@@ -93,7 +95,13 @@ def build_parties(ctx, countries, sites, tzids, seg_table, region_types, region_
 
     country, ptype, seg, tzi, head, hh_size = population.draw_parties(
         ctx.seed, counts, c_region, type_w, seg_w, tz_offsets, [t["population_share"] for t in tz], hh_w)
-    ids = _opaque(ctx, "party", PARTY_ID_BASE + np.arange(country.size, dtype=np.int64), PARTY_ID_BASE)
+    internal = PARTY_ID_BASE + np.arange(country.size, dtype=np.int64)
+    ids = _opaque(ctx, "party", internal, PARTY_ID_BASE)
+    # the home: around a city anchor of the party's tzid, as the sites that serve it are
+    geo_map, _, tz_names = geography(countries, tzids, anchors)
+    if tz_names != [t["tzid"] for t in tz]:
+        raise ValueError("party tzids and the world geography disagree on the tzid order")
+    home_lat, home_lon = place_homes(ctx.seed, internal[head], tzi, geo_map, pop["home_jitter_deg"])  # one per household
     return pa.table({
         "party_id": pa.array(ids, pa.int64()),
         "party_type": labels_at(PARTY_TYPES, ptype),
@@ -103,6 +111,8 @@ def build_parties(ctx, countries, sites, tzids, seg_table, region_types, region_
         "tzid": labels_at([t["tzid"] for t in tz], tzi),
         "household_id": pa.array(ids[head], pa.int64()),
         "household_size": pa.array(hh_size.astype(np.int32), pa.int32()),
+        "home_lat_deg": pa.array(home_lat, pa.float64()),
+        "home_lon_deg": pa.array(home_lon, pa.float64()),
     })
 
 

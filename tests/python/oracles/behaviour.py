@@ -2,6 +2,8 @@
 the rules the state modules document (sorting and dictionaries where the kernels stream)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from python_kernels.core import rng
@@ -10,7 +12,7 @@ from python_kernels.core.vocabulary import CHANNELS, MAX_FLOWS_PER_ARRIVAL, REAS
 U64 = np.uint64
 
 
-def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site):
+def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site, loc):
     """Plain-Python oracle of `Attacher` over all arrivals at once (same draws, same rules)."""
     t, p = tables, params
     s_dom = U64(rng.domain_id("6B.s1.attach"))
@@ -18,6 +20,16 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
     ring = [[-1] * p["ring_size"] for _ in range(t["n_countries"])]
     ring_pos = [0] * t["n_countries"]
     party = {}
+    in_person_at = {}  # party -> (instant, lat, lon) of its last payment in person
+
+    def reachable(q, now, lat, lon):
+        if q not in in_person_at:
+            return True
+        t0, la, lo = in_person_at[q]
+        p1, p2 = math.radians(la), math.radians(lat)
+        h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon - lo) / 2) ** 2
+        km = 2 * 6371.0088 * math.asin(math.sqrt(min(h, 1.0)))
+        return km <= p["min_km"] or km <= p["max_kmh"] * (now - t0) / 3.6e9
 
     def is_open(q, now):
         st = party.get(q)
@@ -46,19 +58,43 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
         st_key = U64(rng.stream_key(U64(seed), s_dom, U64(arrival_id[i])))
         u = lambda c: rng.uniform(st_key, U64(c))  # noqa: E731
         now, c, k = int(ts_us[i]), int(country[i]), int(channel[i])
+        here = int(loc[i]) if p["in_person"][k] else -1
+        lat, lon = (float(t["loc_lat"][here]), float(t["loc_lon"][here])) if here >= 0 else (0.0, 0.0)
         q, rule = -1, 0
         if u(0) < p["p_follow"][k]:
             start = int(u(1) * p["ring_size"])
             for j in range(p["ring_size"]):
                 cand = ring[c][(start + j) % p["ring_size"]]
-                if cand >= 0 and t["party_weight"][cand, k] > 0 and is_open(cand, now):
+                if (cand >= 0 and t["party_weight"][cand, k] > 0 and is_open(cand, now)
+                        and (here < 0 or reachable(cand, now, lat, lon))):
                     q = cand
                     break
         if q < 0:
             pool, rule = c * n_ch + k, 1
             if t["pool_ptr"][pool + 1] == t["pool_ptr"][pool] or u(2) >= p["p_home"][k]:
                 pool, rule = t["n_countries"] * n_ch + k, 2
-            q = int(t["pool_party"][pick_cum(u(3), t["pool_cum"], t["pool_ptr"][pool], t["pool_ptr"][pool + 1])])
+            lo_p, hi_p = t["pool_ptr"][pool], t["pool_ptr"][pool + 1]
+            q = int(t["pool_party"][pick_cum(u(3), t["pool_cum"], lo_p, hi_p)])
+            if here >= 0 and rule == 2:
+                for r in range(p["tries"]):
+                    if reachable(q, now, lat, lon):
+                        break
+                    q = int(t["pool_party"][pick_cum(u(40 + r), t["pool_cum"], lo_p, hi_p)])
+                if not reachable(q, now, lat, lon):
+                    rule = 1
+            if here >= 0 and rule == 1:
+                lo, hi = t["near_ptr"][here], t["near_ptr"][here + 1]
+                near = t["near_cum"][k]
+                if hi > lo and near[hi - 1] > (near[lo - 1] if lo > 0 else 0.0):
+                    for r in range(p["tries"]):
+                        cell = t["near_cell"][pick_cum(u(10 + 2 * r), near, lo, hi)]
+                        cand = int(t["cell_party"][pick_cum(u(11 + 2 * r), t["cell_cum"][k], t["cell_ptr"][cell],
+                                                            t["cell_ptr"][cell + 1])])
+                        if reachable(cand, now, lat, lon):
+                            q = cand
+                            break
+        if here >= 0:
+            in_person_at[q] = (now, lat, lon)
         cont = is_open(q, now)
         if cont:
             party[q]["count"] += 1

@@ -14,7 +14,7 @@ from python_kernels.behaviour import s1_attach
 from python_kernels.behaviour.s1_candidates import attachment_params, attachment_tables
 from python_kernels.core import rng
 from python_kernels.core.arrow import codes, column
-from python_kernels.core.policies import policy_lookup
+from python_kernels.core.policies import horizon_us, policy_lookup
 from python_kernels.core.vocabulary import ATTACH_RULES, CHANNELS
 from python_kernels.dbt_io import Stage, key_windows, run_context
 
@@ -36,6 +36,7 @@ def model(dbt, session):
         device_links=dbt.ref("s4_device_links_6A").to_arrow_table(),
         ip_links=dbt.ref("s4_ip_links_6A").to_arrow_table(),
         sites=dbt.ref("world_sites").to_arrow_table(),
+        horizon_us=horizon_us(ctx.preset),
         policy=policy,
     )
     params = attachment_params(policy)

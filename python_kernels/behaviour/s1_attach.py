@@ -5,7 +5,8 @@ state per party (its open session, device, IP and instrument, and where and when
 in person) and a ring of recently active parties per country. People are somewhere: an
 in-person arrival at a site takes its party from the cells of homes around the site (distance
 decay), and never a party that could not have travelled there since its last in-person payment
-(further than `min_km` at more than `max_kmh`); a draw that could not is drawn again. The walk is sequential by nature (whether a session is open depends on
+(further than `min_km` at more than `max_kmh`), nor one away on a trip elsewhere; a draw that
+could not is drawn again. In-person payments abroad are made by travellers on their trip there. The walk is sequential by nature (whether a session is open depends on
 earlier arrivals), so it is single-threaded and its state can be carried from one chunk of
 arrivals to the next: the result does not depend on chunking. Draws per arrival come from the
 stream (seed, "6B.s1.attach", arrival_id) with the counters named below.
@@ -37,7 +38,7 @@ C_TERMINAL_PICK = U64(7)
 C_DEVICE = U64(8)
 C_IP = U64(9)
 C_LOCAL = 10               # try r: 10 + 2r the home cell near the site, 11 + 2r the party in it
-C_FOREIGN_RETRY = 40       # try r of the foreign pool: 40 + r
+C_VISITOR = 40             # try r of the travellers in the country: 40 + r
 RULE_FOLLOW_UP, RULE_HOME, RULE_FOREIGN = 0, 1, 2  # index into vocabulary.ATTACH_RULES
 NEVER = np.iinfo(np.int64).min // 2
 EARTH_KM = 6371.0088
@@ -69,6 +70,14 @@ class Candidates(NamedTuple):
     cell_ptr: np.ndarray      # parties per home cell
     cell_party: np.ndarray
     cell_cum: np.ndarray      # [channel, cell entry]: cumulative pick weights within each cell
+    trip_ptr: np.ndarray      # trips abroad per destination country, by start
+    trip_party: np.ndarray
+    trip_start: np.ndarray
+    trip_end: np.ndarray
+    trip_max_us: int          # the longest trip
+    away_dest: np.ndarray     # per party: its trip's destination (-1: none), start and end
+    away_start: np.ndarray
+    away_end: np.ndarray
 
 
 class Rules(NamedTuple):
@@ -164,6 +173,15 @@ def _reachable(q, now, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
 
 
 @njit(inline="always", cache=True)
+def _can_be_here(q, now, c, lat, lon, cand, walk, rules):
+    """Can party q pay in person at (lat, lon) in country c at `now`: not away on a trip to another
+    country, and able to get there since its last payment in person?"""
+    if cand.away_dest[q] >= 0 and cand.away_dest[q] != c and cand.away_start[q] <= now < cand.away_end[q]:
+        return False
+    return _reachable(q, now, lat, lon, walk.cp_ts, walk.cp_lat, walk.cp_lon, rules.min_km, rules.max_kmh)
+
+
+@njit(inline="always", cache=True)
 def _is_open(q, now, count, last_ts, start_ts, gap_us, span_us, max_arrivals):
     """Is party q's session still open at `now` (within the gap, the span and the size cap)?"""
     return (count[q] > 0 and now - last_ts[q] <= gap_us and now - start_ts[q] <= span_us
@@ -178,7 +196,7 @@ def _attach(seed, domain, a, cand, rules, walk, o):
     # does not pay a reference count for every array in them
     count, last_ts, start_ts = walk.count, walk.last_ts, walk.start_ts
     gap_us, span_us, max_arrivals = rules.gap_us, rules.span_us, rules.max_arrivals
-    cp_ts, cp_lat, cp_lon, min_km, max_kmh = walk.cp_ts, walk.cp_lat, walk.cp_lon, rules.min_km, rules.max_kmh
+    cp_ts, cp_lat, cp_lon = walk.cp_ts, walk.cp_lat, walk.cp_lon
     for i in range(a.arrival_id.shape[0]):
         s = rng.stream_key(seed, domain, a.arrival_id[i])
         t = a.ts[i]
@@ -195,7 +213,7 @@ def _attach(seed, domain, a, cand, rules, walk, o):
                 q = walk.ring[c, (start + j) % ring_size]
                 if (q >= 0 and cand.party_weight[q, k] > 0.0
                         and _is_open(q, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)
-                        and (loc < 0 or _reachable(q, t, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh))):
+                        and (loc < 0 or _can_be_here(q, t, c, lat, lon, cand, walk, rules))):
                     p = q
                     break
         if p < 0:
@@ -207,16 +225,14 @@ def _attach(seed, domain, a, cand, rules, walk, o):
             p = cand.pool_party[rng.pick_cum(rng.uniform(s, C_PARTY), cand.pool_cum, cand.pool_ptr[pool],
                                              cand.pool_ptr[pool + 1])]
             if loc >= 0 and rule == RULE_FOREIGN:
-                # a visitor from abroad, if one could be here; else someone living nearby
-                r = 0
-                while r < rules.tries and not _reachable(p, t, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
-                    p = cand.pool_party[rng.pick_cum(rng.uniform(s, U64(C_FOREIGN_RETRY + r)), cand.pool_cum,
-                                                     cand.pool_ptr[pool], cand.pool_ptr[pool + 1])]
-                    r += 1
-                if not _reachable(p, t, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
+                # in person from abroad: a traveller on a trip here, else someone living nearby
+                v = _visitor(s, k, c, t, lat, lon, cand, rules, walk)
+                if v >= 0:
+                    p = v
+                else:
                     rule = RULE_HOME
             if loc >= 0 and rule == RULE_HOME:
-                p = _local_party(s, k, loc, t, lat, lon, p, cand, rules, walk)
+                p = _local_party(s, k, c, loc, t, lat, lon, p, cand, rules, walk)
         if loc >= 0:
             cp_ts[p] = t
             cp_lat[p] = lat
@@ -269,7 +285,24 @@ def _attach(seed, domain, a, cand, rules, walk, o):
 
 
 @njit(inline="always", cache=True)
-def _local_party(s, k, loc, t, lat, lon, fallback, cand, rules, walk):
+def _visitor(s, k, c, t, lat, lon, cand, rules, walk):
+    """A traveller on a trip to country c at t who uses channel k and can be at (lat, lon): among
+    the trips started in (t - the longest trip, t], up to rules.tries draws; -1 if none."""
+    lo, hi = cand.trip_ptr[c], cand.trip_ptr[c + 1]
+    a = lo + np.searchsorted(cand.trip_start[lo:hi], t - cand.trip_max_us, side="right")
+    b = lo + np.searchsorted(cand.trip_start[lo:hi], t, side="right")
+    if b <= a:
+        return -1
+    for r in range(rules.tries):
+        j = a + min(int(rng.uniform(s, U64(C_VISITOR + r)) * (b - a)), b - a - 1)
+        q = cand.trip_party[j]
+        if cand.trip_end[j] > t and cand.party_weight[q, k] > 0.0 and _can_be_here(q, t, c, lat, lon, cand, walk, rules):
+            return q
+    return -1
+
+
+@njit(inline="always", cache=True)
+def _local_party(s, k, c, loc, t, lat, lon, fallback, cand, rules, walk):
     """A party living near site `loc` who can be there at t: a home cell around the site (weights
     decaying with distance), then a party of it, up to rules.tries times; `fallback` (the
     country pool's pick) when the site has no homes around it or no draw could be there."""
@@ -281,7 +314,7 @@ def _local_party(s, k, loc, t, lat, lon, fallback, cand, rules, walk):
         cell = cand.near_cell[e]
         q = cand.cell_party[rng.pick_cum(rng.uniform(s, U64(C_LOCAL + 2 * r + 1)), cand.cell_cum[k],
                                          cand.cell_ptr[cell], cand.cell_ptr[cell + 1])]
-        if _reachable(q, t, lat, lon, walk.cp_ts, walk.cp_lat, walk.cp_lon, rules.min_km, rules.max_kmh):
+        if _can_be_here(q, t, c, lat, lon, cand, walk, rules):
             return q
     return fallback
 

@@ -25,7 +25,7 @@ def _csr(owner: np.ndarray, n_owners: int) -> np.ndarray:
 
 def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: pa.Table, accounts: pa.Table,
                       instruments: pa.Table, devices: pa.Table, device_links: pa.Table, ip_links: pa.Table,
-                      sites: pa.Table, policy: dict) -> dict:
+                      sites: pa.Table, horizon_us: tuple[int, int], policy: dict) -> dict:
     att = policy["attachment"]
     party_id = column(parties, "party_id").astype(np.int64)
     order = np.argsort(party_id, kind="stable")
@@ -146,6 +146,7 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
 
     return {
         **_locality(parties, party_weight, sites, policy["locality"]),
+        **_trips(seed, party_id, party_country, cross, countries, horizon_us, policy["trips"]),
         "n_countries": n_c,
         "party_id": party_id, "party_country": party_country, "party_weight": np.ascontiguousarray(party_weight),
         "pool_ptr": np.array(ptr, np.int64), "pool_party": np.concatenate(members).astype(np.int64),
@@ -200,6 +201,40 @@ def _locality(parties: pa.Table, party_weight: np.ndarray, sites: pa.Table, loc:
         "near_ptr": _csr(site_of, site_id.size), "near_cell": near_cell.astype(np.int64),
         "near_cum": np.ascontiguousarray(np.cumsum(c_weight[:, near_cell] * decay[None, :], axis=1)),
         "cell_ptr": cell_ptr, "cell_party": order.astype(np.int64), "cell_cum": np.ascontiguousarray(cell_cum),
+    }
+
+
+def _trips(seed, party_id, party_country, cross, countries: list, horizon_us, trips: dict) -> dict:
+    """Who travels abroad during the horizon, when and where. Party i travels with P = p_abroad x
+    its cross-border propensity / the mean one (at most 1), in a window of lognormal days that
+    overlaps the horizon, to a country drawn by destination_weight (a draw of its own country is
+    drawn again, twice at most, then it stays home). Stream (seed, "6B.s1.trip", party id):
+    counter 0 the coin, 1 the start, 2-3 the duration, 4-6 the destination draws."""
+    n = party_id.size
+    s = rng.stream_keys(seed, "6B.s1.trip", party_id)
+    p = np.minimum(trips["p_abroad"] * cross / max(cross.mean(), 1e-12), 1.0) if n else np.zeros(0)
+    day = 86_400_000_000
+    max_us = int(trips["max_days"] * day)
+    days = np.exp(np.log(trips["median_days"]) + trips["sigma"] * rng.normals(s, 2))
+    dur = np.clip(np.round(days * day), day, max_us).astype(np.int64)
+    lo, hi = horizon_us
+    start = (lo - dur + np.floor(rng.uniforms(s, 1) * (hi - lo + dur))).astype(np.int64)
+    w = np.array([trips["destination_weight"].get(c, 0.0) for c in countries], np.float64)
+    dest = np.full(n, -1, np.int64)
+    if w.sum() > 0:
+        cum = np.cumsum(w) / w.sum()
+        for ctr in (4, 5, 6):
+            todo = dest < 0
+            pick = np.minimum(np.searchsorted(cum, rng.uniforms(s[todo], ctr), side="right"), len(countries) - 1)
+            dest[np.flatnonzero(todo)[pick != party_country[todo]]] = pick[pick != party_country[todo]]
+    go = (rng.uniforms(s, 0) < p) & (dest >= 0)
+    who = np.flatnonzero(go)
+    order = who[np.lexsort((who, start[who], dest[who]))]
+    return {
+        "trip_ptr": np.searchsorted(dest[order], np.arange(len(countries) + 1)).astype(np.int64),
+        "trip_party": order.astype(np.int64), "trip_start": start[order], "trip_end": start[order] + dur[order],
+        "trip_max_us": max_us,
+        "away_dest": np.where(go, dest, -1), "away_start": np.where(go, start, 0), "away_end": np.where(go, start + dur, 0),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +139,9 @@ def policy_lookup(mapping: dict, labels: list, what: str) -> np.ndarray:
         return np.array([[mapping[x][ch] for ch in CHANNELS] for x in labels], dtype=np.float64).reshape(-1, len(CHANNELS))
     return np.array([mapping[x] for x in labels], dtype=np.float64)
 
+
+
+def horizon_us(preset: dict) -> tuple[int, int]:
+    """The preset's horizon [start, end) as UTC epoch microseconds."""
+    parse = lambda text: int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()) * 1_000_000  # noqa: E731
+    return parse(preset["horizon"]["start"]), parse(preset["horizon"]["end"])

@@ -85,7 +85,7 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0):
                            np.full(n_dev // 2, "RECENT_LOGIN_IP")],
     })
     return attachment_tables(42, COUNTRIES, parties, SEGMENTS, accounts, instruments, devices, device_links,
-                             ip_links, sites, ATTACH)
+                             ip_links, sites, (0, 3 * 86_400_000_000), ATTACH)
 
 
 def synthetic_arrivals(n=4000, seed=1, n_sites=20):

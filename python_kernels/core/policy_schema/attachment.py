@@ -1,5 +1,5 @@
 """Schema of policies/attachment.yaml: 6B S1 channels, attachment and sessions."""
-from python_kernels.core.policy_schema.nodes import PROB, Enum, Int, List, Num, Obj, Per, PolicyError
+from python_kernels.core.policy_schema.nodes import PROB, Enum, Int, List, Map, Num, Obj, Per, PolicyError, Str
 from python_kernels.core.vocabulary import CHANNELS, SECTORS
 
 PARTY_TYPES = ("RETAIL", "BUSINESS", "OTHER")
@@ -35,6 +35,13 @@ SCHEMA_NODE = Obj({
         "tries": Int(1, 16),
         "min_km": Num(0.0, 1000.0),
         "max_kmh": Num(1.0, 2000.0),
+    }),
+    "trips": Obj({
+        "p_abroad": PROB,
+        "median_days": Num(0.1, 365.0),
+        "sigma": Num(0.0, 3.0),
+        "max_days": Num(1.0, 365.0),
+        "destination_weight": Map(Num(0.0, None), keys=Str(r"^[A-Z]{2}$")),
     }),
     "sessions": Obj({
         "inactivity_gap_seconds": Num(1.0, 86400.0),

@@ -8,13 +8,12 @@ number entities densely in the order they draw them; each table publishes opaque
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import pyarrow as pa
 
 from python_kernels.core.arrow import codes, column
 from python_kernels.core.ids import opaque_ranks
+from python_kernels.core.policies import horizon_us
 from python_kernels.world.geo import place_homes
 from python_kernels.world.geo_tables import geography
 from python_kernels.world.graph import devices as dev_k
@@ -63,8 +62,8 @@ def _segments(seg_table):
 
 
 def _horizon_hours(preset) -> float:
-    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(preset["horizon"]["end"]) - parse(preset["horizon"]["start"])).total_seconds() / 3600.0
+    lo, hi = horizon_us(preset)
+    return (hi - lo) / 3.6e9
 
 
 # ---- S1 parties ------------------------------------------------------------------------

@@ -22,7 +22,9 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
     party = {}
     in_person_at = {}  # party -> (instant, lat, lon) of its last payment in person
 
-    def reachable(q, now, lat, lon):
+    def reachable(q, now, c, lat, lon):
+        if t["away_dest"][q] >= 0 and t["away_dest"][q] != c and t["away_start"][q] <= now < t["away_end"][q]:
+            return False  # away on a trip to another country
         if q not in in_person_at:
             return True
         t0, la, lo = in_person_at[q]
@@ -66,7 +68,7 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
             for j in range(p["ring_size"]):
                 cand = ring[c][(start + j) % p["ring_size"]]
                 if (cand >= 0 and t["party_weight"][cand, k] > 0 and is_open(cand, now)
-                        and (here < 0 or reachable(cand, now, lat, lon))):
+                        and (here < 0 or reachable(cand, now, c, lat, lon))):
                     q = cand
                     break
         if q < 0:
@@ -76,11 +78,19 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
             lo_p, hi_p = t["pool_ptr"][pool], t["pool_ptr"][pool + 1]
             q = int(t["pool_party"][pick_cum(u(3), t["pool_cum"], lo_p, hi_p)])
             if here >= 0 and rule == 2:
-                for r in range(p["tries"]):
-                    if reachable(q, now, lat, lon):
+                # travellers on a trip to country c started in (now - longest trip, now]
+                trips = [j for j in range(t["trip_ptr"][c], t["trip_ptr"][c + 1])
+                         if now - t["trip_max_us"] < t["trip_start"][j] <= now]
+                visitor = -1
+                for r in range(p["tries"] if trips else 0):
+                    j = trips[min(int(u(40 + r) * len(trips)), len(trips) - 1)]
+                    cand = int(t["trip_party"][j])
+                    if t["trip_end"][j] > now and t["party_weight"][cand, k] > 0 and reachable(cand, now, c, lat, lon):
+                        visitor = cand
                         break
-                    q = int(t["pool_party"][pick_cum(u(40 + r), t["pool_cum"], lo_p, hi_p)])
-                if not reachable(q, now, lat, lon):
+                if visitor >= 0:
+                    q = visitor
+                else:
                     rule = 1
             if here >= 0 and rule == 1:
                 lo, hi = t["near_ptr"][here], t["near_ptr"][here + 1]
@@ -90,7 +100,7 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
                         cell = t["near_cell"][pick_cum(u(10 + 2 * r), near, lo, hi)]
                         cand = int(t["cell_party"][pick_cum(u(11 + 2 * r), t["cell_cum"][k], t["cell_ptr"][cell],
                                                             t["cell_ptr"][cell + 1])])
-                        if reachable(cand, now, lat, lon):
+                        if reachable(cand, now, c, lat, lon):
                             q = cand
                             break
         if here >= 0:

@@ -44,9 +44,12 @@ def _frame(run_dir: Path) -> dict:
             out[name][out[name] < 0] = np.nan
         elif name == "ts_utc":
             out[name] = col.cast("int64").to_numpy()
+        elif name == "y":
+            out[name] = col.to_numpy(zero_copy_only=False).astype(bool)
+        elif name in IDS:  # up to 2**60: as floats they keep their order, which is all a tree splits on
+            out[name] = np.asarray(col.to_numpy(zero_copy_only=False), np.float64)
         else:
-            out[name] = np.asarray(col.cast("double").fill_null(np.nan).to_numpy(zero_copy_only=False)) \
-                if name != "y" else col.to_numpy(zero_copy_only=False).astype(bool)
+            out[name] = np.asarray(col.cast("double").fill_null(np.nan).to_numpy(zero_copy_only=False))
     return out
 
 

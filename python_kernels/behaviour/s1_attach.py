@@ -182,6 +182,14 @@ def _can_be_here(q, now, c, lat, lon, cand, walk, rules):
 
 
 @njit(inline="always", cache=True)
+def _in_locality(q, now, c, lat, lon, cand, walk, rules):
+    """May an in-person arrival at (lat, lon) continue party q's open session? Only where q last
+    paid in person, within min_km: a session in person is one locality."""
+    return (walk.cp_ts[q] != NEVER and _km(walk.cp_lat[q], walk.cp_lon[q], lat, lon) <= rules.min_km
+            and _can_be_here(q, now, c, lat, lon, cand, walk, rules))
+
+
+@njit(inline="always", cache=True)
 def _is_open(q, now, count, last_ts, start_ts, gap_us, span_us, max_arrivals):
     """Is party q's session still open at `now` (within the gap, the span and the size cap)?"""
     return (count[q] > 0 and now - last_ts[q] <= gap_us and now - start_ts[q] <= span_us
@@ -213,7 +221,7 @@ def _attach(seed, domain, a, cand, rules, walk, o):
                 q = walk.ring[c, (start + j) % ring_size]
                 if (q >= 0 and cand.party_weight[q, k] > 0.0
                         and _is_open(q, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)
-                        and (loc < 0 or _can_be_here(q, t, c, lat, lon, cand, walk, rules))):
+                        and (loc < 0 or _in_locality(q, t, c, lat, lon, cand, walk, rules))):
                     p = q
                     break
         if p < 0:

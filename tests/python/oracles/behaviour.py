@@ -22,16 +22,19 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
     party = {}
     in_person_at = {}  # party -> (instant, lat, lon) of its last payment in person
 
+    def km_from_last(q, lat, lon):
+        _, la, lo = in_person_at[q]
+        p1, p2 = math.radians(la), math.radians(lat)
+        h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon - lo) / 2) ** 2
+        return 2 * 6371.0088 * math.asin(math.sqrt(min(h, 1.0)))
+
     def reachable(q, now, c, lat, lon):
         if t["away_dest"][q] >= 0 and t["away_dest"][q] != c and t["away_start"][q] <= now < t["away_end"][q]:
             return False  # away on a trip to another country
         if q not in in_person_at:
             return True
-        t0, la, lo = in_person_at[q]
-        p1, p2 = math.radians(la), math.radians(lat)
-        h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon - lo) / 2) ** 2
-        km = 2 * 6371.0088 * math.asin(math.sqrt(min(h, 1.0)))
-        return km <= p["min_km"] or km <= p["max_kmh"] * (now - t0) / 3.6e9
+        km = km_from_last(q, lat, lon)
+        return km <= p["min_km"] or km <= p["max_kmh"] * (now - in_person_at[q][0]) / 3.6e9
 
     def is_open(q, now):
         st = party.get(q)
@@ -68,7 +71,8 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
             for j in range(p["ring_size"]):
                 cand = ring[c][(start + j) % p["ring_size"]]
                 if (cand >= 0 and t["party_weight"][cand, k] > 0 and is_open(cand, now)
-                        and (here < 0 or reachable(cand, now, c, lat, lon))):
+                        and (here < 0 or (cand in in_person_at and km_from_last(cand, lat, lon) <= p["min_km"]
+                                          and reachable(cand, now, c, lat, lon)))):
                     q = cand
                     break
         if q < 0:

@@ -85,10 +85,7 @@ campaign_metrics as (
 ),
 
 auc_metrics as (
-    select
-        max(auc) as max_auc,
-        string_agg(printf('%s %.4f', feature, auc), ', ' order by auc desc, feature) as ranking
-    from {{ ref('int_gates_6B_auc') }}
+    {{ auc_ranking(ref('int_gates_6B_auc'), 'feature') }}
 ),
 
 -- the reference recipe: distinct amounts (major units) over every flow
@@ -178,10 +175,7 @@ separability as (
 ),
 
 id_leakage as (
-    select
-        max(auc) as max_auc,
-        string_agg(printf('%s %.4f', id_column, auc), ', ' order by auc desc, id_column) as ranking
-    from {{ ref('int_gates_6B_id_leakage') }}
+    {{ auc_ranking(ref('int_gates_6B_id_leakage'), 'id_column') }}
 ),
 
 mobility as (

@@ -3,7 +3,9 @@ that made it, and its session.
 
 Session-first: arrivals are attached in time order per scenario; an arrival may continue a
 session still open in its country (same party, device and IP), otherwise a party is drawn
-from the home-country pool of its channel (or, less often, the foreign pool). Sessions close
+from the home-country pool of its channel (or, less often, the foreign pool). A payment in
+person takes a party living near the site, or a traveller on a trip there, who could have got
+there since its last payment in person (s1_attach). Sessions close
 after the policy's inactivity gap or caps. The walk reads arrivals in time windows of at most
 `chunk_rows` rows and carries its state across windows, so chunking does not change the data.
 """

@@ -408,3 +408,19 @@ def test_in_person_payments_are_local_and_reachable(world, params):
     anywhere = {**params, "min_km": 1e9}
     _, jumps = _impossible_share(a, s1_attach.Attacher(42, world, anywhere).feed(**a), world, params)
     assert jumps > impossible + 0.02
+
+
+def test_trips_go_abroad_overlap_the_horizon_and_follow_the_share():
+    big = synthetic_world(n_parties=6000)
+    dest, lo, hi = big["away_dest"], big["away_start"], big["away_end"]
+    going = dest >= 0
+    share = going.mean()
+    assert abs(share - ATTACH["trips"]["p_abroad"]) < 0.03  # propensity-tilted around the policy share
+    assert np.all(dest[going] != big["party_country"][going])          # abroad, never home
+    assert np.all((hi[going] > 0) & (lo[going] < 3 * 86_400_000_000))  # every trip overlaps the horizon
+    days = (hi - lo)[going] / 86_400_000_000
+    assert days.min() >= 1 and days.max() <= ATTACH["trips"]["max_days"]
+    # the per-country trip lists are sorted by start, as the walk's window search needs
+    for c in range(big["trip_ptr"].size - 1):
+        starts = big["trip_start"][big["trip_ptr"][c]:big["trip_ptr"][c + 1]]
+        assert np.all(np.diff(starts) >= 0)

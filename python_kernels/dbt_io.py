@@ -63,17 +63,19 @@ def key_windows(key_counts, chunk_rows: int, last_step: int) -> list[tuple[int, 
 
 
 # ids are cut into windows along their high bits: arrival and session ids are uniform on
-# [0, 2**60) (core.ids.opaque_event_ids), so 2**20 slices of 2**40 ids each hold about as many rows
-ID_WINDOW_SHIFT = 40
+# [0, 2**bits) (core.ids.opaque_event_ids), so 2**ID_WINDOW_SLICES_BITS slices hold about as many rows
+ID_WINDOW_SLICES_BITS = 20
 
 
 def id_windows(session, relation: str, column: str, chunk_rows: int) -> list[tuple[int, int]]:
     """[lo, hi) bounds of `column` (arrival_id or session_id) for chunks of about chunk_rows rows
     of `relation` (a registered name): whole id slices, so the rows of one id stay in one chunk."""
+    top = session.execute(f"select coalesce(max({column}), 0) from {relation}").fetchall()[0][0]
+    shift = max(int(top).bit_length() - ID_WINDOW_SLICES_BITS, 0)
     groups = session.execute(f"""
-        select {column} >> {ID_WINDOW_SHIFT} as grp, count(*) from {relation} group by grp order by grp
+        select {column} >> {shift} as grp, count(*) from {relation} group by grp order by grp
     """).fetchall()
-    return [(lo << ID_WINDOW_SHIFT, hi << ID_WINDOW_SHIFT) for lo, hi in key_windows(groups, chunk_rows, 1)]
+    return [(lo << shift, hi << shift) for lo, hi in key_windows(groups, chunk_rows, 1)]
 
 
 def arrival_windows(session, relation: str, chunk_rows: int) -> list[tuple[int, int]]:

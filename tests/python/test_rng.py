@@ -648,3 +648,17 @@ def test_opaque_event_ids_are_a_keyed_bijection_of_60_bit_keys():
     assert np.bincount(top, minlength=16).min() > 200_000 / 16 * 0.95
     with pytest.raises(ValueError, match="2\\*\\*60"):
         ids.opaque_event_ids(42, "tests.event_ids", [1 << 60])
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 1000, 65_536, 300_001])
+def test_dense_event_ids_permute_the_smallest_even_bit_domain(n):
+    bits = ids.event_id_bits(n)
+    assert bits % 2 == 0 and (1 << bits) >= n and (bits == 2 or (1 << (bits - 2)) < n)
+    a = ids.opaque_event_ids(42, "tests.event_ids", np.arange(n), bits)
+    assert np.unique(a).size == n and a.min() >= 0 and a.max() < 4 * max(n, 1)
+    if n >= 1000:  # a permutation of the whole domain, not an order-keeping map
+        full = ids.opaque_event_ids(42, "tests.event_ids", np.arange(1 << bits), bits)
+        assert np.array_equal(np.sort(full), np.arange(1 << bits))
+        assert abs(np.corrcoef(a, np.arange(n))[0, 1]) < 4 / np.sqrt(n)
+    with pytest.raises(ValueError, match="bits must be even"):
+        ids.opaque_event_ids(42, "tests.event_ids", [0], 7)

@@ -15,13 +15,13 @@ The candidate structures it walks come from `s1_candidates.attachment_tables`.
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from python_kernels.core import rng
+from python_kernels.core.geodesy import haversine_km
 from python_kernels.core.vocabulary import CHANNELS
 
 U64 = np.uint64
@@ -41,7 +41,6 @@ C_LOCAL = 10               # try r: 10 + 2r the home cell near the site, 11 + 2r
 C_VISITOR = 40             # try r of the travellers in the country: 40 + r
 RULE_FOLLOW_UP, RULE_HOME, RULE_FOREIGN = 0, 1, 2  # index into vocabulary.ATTACH_RULES
 NEVER = np.iinfo(np.int64).min // 2
-EARTH_KM = 6371.0088
 
 
 class Candidates(NamedTuple):
@@ -156,19 +155,11 @@ def _pick_weighted(u, w, col, lo, hi):
 
 
 @njit(inline="always", cache=True)
-def _km(lat1, lon1, lat2, lon2):
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2.0 * EARTH_KM * math.asin(math.sqrt(min(h, 1.0)))
-
-
-@njit(inline="always", cache=True)
 def _reachable(q, now, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
     """Could party q be at (lat, lon) at `now`, given its last in-person payment?"""
     if cp_ts[q] == NEVER:
         return True
-    km = _km(cp_lat[q], cp_lon[q], lat, lon)
+    km = haversine_km(cp_lat[q], cp_lon[q], lat, lon)
     return km <= min_km or km <= max_kmh * (now - cp_ts[q]) / 3.6e9
 
 
@@ -185,7 +176,7 @@ def _can_be_here(q, now, c, lat, lon, cand, walk, rules):
 def _in_locality(q, now, c, lat, lon, cand, walk, rules):
     """May an in-person arrival at (lat, lon) continue party q's open session? Only where q last
     paid in person, within min_km: a session in person is one locality."""
-    return (walk.cp_ts[q] != NEVER and _km(walk.cp_lat[q], walk.cp_lon[q], lat, lon) <= rules.min_km
+    return (walk.cp_ts[q] != NEVER and haversine_km(walk.cp_lat[q], walk.cp_lon[q], lat, lon) <= rules.min_km
             and _can_be_here(q, now, c, lat, lon, cand, walk, rules))
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from python_kernels.core import rng
 from python_kernels.core.arrow import codes, column
+from python_kernels.core.geodesy import haversine_km
 from python_kernels.core.policies import policy_lookup
 from python_kernels.core.vocabulary import CHANNELS
 
@@ -159,12 +160,6 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
     }
 
 
-def _km(lat1, lon1, lat2, lon2):
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
-
-
 def _locality(parties: pa.Table, party_weight: np.ndarray, sites: pa.Table, loc: dict) -> dict:
     """Homes in grid cells (parties per cell with cumulative weights per channel) and, for every
     site, the cells around it (the 3 x 3 block of its own) weighted by their parties' weight x
@@ -195,7 +190,7 @@ def _locality(parties: pa.Table, party_weight: np.ndarray, sites: pa.Table, loc:
     found = cells[pos] == keys
     site_of = np.broadcast_to(np.arange(site_id.size)[:, None], keys.shape)[found]
     near_cell = pos[found]
-    decay = np.exp(-_km(s_lat[site_of], s_lon[site_of], c_lat[near_cell], c_lon[near_cell]) / float(loc["decay_km"]))
+    decay = np.exp(-haversine_km(s_lat[site_of], s_lon[site_of], c_lat[near_cell], c_lon[near_cell]) / float(loc["decay_km"]))
     return {
         "loc_site_ids": site_id, "loc_lat": s_lat, "loc_lon": s_lon,
         "near_ptr": _csr(site_of, site_id.size), "near_cell": near_cell.astype(np.int64),

@@ -10,9 +10,8 @@ import pyarrow as pa
 
 from python_kernels.behaviour import s2_flows
 from python_kernels.behaviour.flow_columns import outcome_columns, ts_array
-from python_kernels.behaviour.s2_flows import flow_params
-from python_kernels.core.arrow import codes, column, vocab_index
-from python_kernels.core.vocabulary import CHANNELS, LAW_OF_THE_MCC
+from python_kernels.core.arrow import column, vocab_index
+from python_kernels.core.vocabulary import CHANNELS
 from python_kernels.dbt_io import Stage, arrival_windows, run_context
 
 FLOW_TYPES = {"ATM": "ATM_WITHDRAWAL", "BANK_RAIL": "BANK_TRANSFER"}  # other channels: CARD_PURCHASE
@@ -23,19 +22,8 @@ LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_se
 def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
-    policy = ctx.policies["flows"]
-    countries = dbt.ref("world_countries").to_arrow_table()
-    minor = dict(zip(countries.column("currency_code").to_pylist(), countries.column("currency_minor_units").to_pylist()))
-    rates = dbt.ref("world_currencies").to_arrow_table()
-    units = dict(zip(rates.column("currency_code").to_pylist(), rates.column("units_per_usd").to_pylist()))
-    notes = dict(zip(rates.column("currency_code").to_pylist(), rates.column("atm_note").to_pylist()))
-    currencies = sorted(minor)
-    params = flow_params(policy, currencies, [units[c] for c in currencies], [minor[c] for c in currencies],
-                         [notes[c] for c in currencies])
-    laws = list(policy["amounts"]["laws"])
-    law_of_channel = [laws.index(x) if x != LAW_OF_THE_MCC else -1
-                      for x in (policy["amounts"]["law_by_channel"][ch] for ch in CHANNELS)]
-
+    laws = s2_flows.amount_laws(ctx.policies["flows"], dbt.ref("world_countries").to_arrow_table(),
+                                dbt.ref("world_currencies").to_arrow_table())
     session.register("s2_entities", dbt.ref("s1_arrival_entities"))
     session.register("s2_merchants", dbt.ref("world_merchants"))
     stage = Stage(session, "s2_flow_anchor_baseline")
@@ -47,24 +35,15 @@ def model(dbt, session):
             where e.arrival_id >= $1::bigint and e.arrival_id < $2::bigint
             order by e.arrival_id
         """, params=[lo, hi]).to_arrow_table()
-        stage.append(_flow_chunk(ctx.seed, arr, params, currencies, laws, law_of_channel))
+        stage.append(_flow_chunk(ctx.seed, arr, laws))
     return stage.files("s2_flow_anchor_baseline: there are no attached arrivals")
 
 
-def _flow_chunk(seed, arr, params, currencies, laws, law_of_channel):
+def _flow_chunk(seed, arr, laws):
     channel = vocab_index(arr, "channel", CHANNELS)
-    cur_code, cur_labels = codes(arr, "currency_code")
-    currency = np.array([currencies.index(c) for c in cur_labels], np.int64)[cur_code]
-    group_code, group_labels = codes(arr, "amount_group")
-    unknown = sorted(set(group_labels) - set(laws))
-    if unknown:
-        raise ValueError(f"world_mccs.amount_group {unknown[0]!r} has no law in policies/flows.yaml amounts.laws "
-                         f"(laws: {', '.join(laws)})")
-    law = np.array([laws.index(g) for g in group_labels], np.int64)[group_code]
-    by_channel = np.array(law_of_channel, np.int64)[channel]
-    law = np.where(by_channel >= 0, by_channel, law)
+    law, currency = s2_flows.row_laws(laws, arr, channel)
     ts_us = column(arr, "ts_utc").astype("datetime64[us]").astype(np.int64)
-    f = s2_flows.flows(seed, column(arr, "arrival_id"), ts_us, channel, law, currency, params)
+    f = s2_flows.flows(seed, column(arr, "arrival_id"), ts_us, channel, law, currency, laws.params)
 
     take = pa.array(f["arrival_index"])
     lineage = {name: arr.column(name).take(take) for name in LINEAGE}

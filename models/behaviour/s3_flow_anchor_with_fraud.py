@@ -7,9 +7,9 @@ beside the mutated ones. Chunked by arrival-id windows like S2; every draw is ke
 import numpy as np
 import pyarrow as pa
 
-from python_kernels.behaviour import s3_campaigns, s3_overlay
+from python_kernels.behaviour import s2_flows, s3_campaigns, s3_overlay
 from python_kernels.behaviour.flow_columns import int_values, outcome_columns, reason_codes, ts_values
-from python_kernels.behaviour.s3_campaigns import campaign_merchants, country_codes
+from python_kernels.behaviour.s3_campaigns import campaign_merchants, country_codes, local_proxies
 from python_kernels.core.arrow import column, vocab_index
 from python_kernels.core.vocabulary import CHANNELS
 from python_kernels.dbt_io import Stage, arrival_windows, run_context
@@ -26,7 +26,11 @@ def model(dbt, session):
     session.register("s3_classes", dbt.ref("merchant_class_profile_5A"))
     session.register("s3_roles", dbt.ref("s5_merchant_fraud_roles_6A"))
     session.register("s3_countries", dbt.ref("world_countries"))
-    session.register("s3_rates", dbt.ref("world_currencies"))
+    session.register("s3_merchants", dbt.ref("world_merchants"))
+    session.register("s3_parties", dbt.ref("s1_party_base_6A"))
+    session.register("s3_ips", dbt.ref("s4_ip_base_6A"))
+    laws = s2_flows.amount_laws(ctx.policies["flows"], dbt.ref("world_countries").to_arrow_table(),
+                                dbt.ref("world_currencies").to_arrow_table())
     m = campaign_merchants(session, "s3_classes", "s3_roles")
     countries = country_codes(session, "s3_countries")
     plan = session.sql("""
@@ -35,7 +39,8 @@ def model(dbt, session):
     """).to_arrow_table().to_pylist()
     scenarios = sorted({p["scenario_id"] for p in plan})
     arrays = s3_campaigns.campaign_arrays(ctx.seed, plan, scenarios, m, countries, CHANNELS,
-                                          ctx.policies["campaigns"]["auth_screen"]["p_decline"])
+                                          ctx.policies["campaigns"]["auth_screen"]["p_decline"],
+                                          local_proxies(session, "s3_ips"))
     lookup = {"merchants": m["id"], "countries": countries, "scenarios": scenarios,
               "campaign_id": np.array([p["campaign_id"] for p in plan], np.int64),
               "campaign_type": pa.array([p["campaign_type"] for p in plan], pa.string())}
@@ -43,28 +48,31 @@ def model(dbt, session):
     stage = Stage(session, "s3_flow_anchor_with_fraud")
     for lo, hi in arrival_windows(session, "s3_flows", ctx.preset["chunk_rows"]):
         arr = session.sql("""
-            select f.*, e.legal_country_iso, e.is_cross_border,
-                   r.units_per_usd * pow(10, f.currency_minor_units) as unit_minor
+            select f.*, e.legal_country_iso, e.is_cross_border, p.country_iso as home_country_iso, m.amount_group
             from s3_flows as f
             join s3_entities as e using (arrival_id)
-            join s3_rates as r using (currency_code)
+            join s3_parties as p on p.party_id = f.party_id
+            join s3_merchants as m on m.merchant_id = f.merchant_id
             where f.arrival_id >= $1::bigint and f.arrival_id < $2::bigint
             order by f.flow_id
         """, params=[lo, hi]).to_arrow_table()
-        stage.append(_overlay_chunk(arr, arrays, lookup, timing))
+        stage.append(_overlay_chunk(arr, arrays, laws, lookup, timing))
     return stage.files("s3_flow_anchor_with_fraud: there are no baseline flows")
 
 
-def _overlay_chunk(arr, arrays, lookup, timing):
+def _overlay_chunk(arr, arrays, laws, lookup, timing):
+    channel = vocab_index(arr, "channel", CHANNELS)
+    law, currency = s2_flows.row_laws(laws, arr, channel)
     flows = {
         "scenario": vocab_index(arr, "scenario_id", lookup["scenarios"]),
         "flow_id": column(arr, "flow_id"), "ts": ts_values(arr, "ts_utc"),
-        "channel": vocab_index(arr, "channel", CHANNELS),
+        "channel": channel,
         "merchant": np.searchsorted(lookup["merchants"], column(arr, "merchant_id")),
         "country": vocab_index(arr, "legal_country_iso", lookup["countries"]),
+        "home": vocab_index(arr, "home_country_iso", lookup["countries"]),
         "cross": column(arr, "is_cross_border"),
         "account": column(arr, "account_id"), "instrument": column(arr, "instrument_id"),
-        "party": column(arr, "party_id"), "unit_minor": column(arr, "unit_minor"),
+        "party": column(arr, "party_id"), "law": law, "currency": currency,
         "amount": column(arr, "amount_minor"), "clearing": int_values(arr, "clearing_amount_minor"),
         "refund_amt": int_values(arr, "refund_amount_minor"), "device": column(arr, "device_id"),
         "ip": column(arr, "ip_id"), "step_up": column(arr, "has_step_up"),
@@ -73,7 +81,7 @@ def _overlay_chunk(arr, arrays, lookup, timing):
         "t_response": ts_values(arr, "ts_auth_response"), "t_clearing": ts_values(arr, "ts_clearing"),
         "t_reversal": ts_values(arr, "ts_reversal"), "t_refund": ts_values(arr, "ts_refund"),
     }
-    o = s3_overlay.overlay(flows, arrays, timing)
+    o = s3_overlay.overlay(flows, arrays, laws.params, timing)
     taken = o["campaign"] >= 0
     pick = pa.array(np.maximum(o["campaign"], 0), mask=~taken)
     columns = outcome_columns(o["amount"], column(arr, "currency_minor_units").astype(np.int64), o["step_up"],
@@ -82,14 +90,14 @@ def _overlay_chunk(arr, arrays, lookup, timing):
                               flows["ts"])
     columns["device_id"] = o["device"]
     columns["ip_id"] = o["ip"]
-    out = arr.drop_columns(["unit_minor"])
+    out = arr.drop_columns(["home_country_iso", "amount_group"])
     for name, values in columns.items():
         out = out.set_column(out.schema.get_field_index(name), name, pa.array(values) if isinstance(values, np.ndarray) else values)
     extra = {
         "fraud_flag": taken,
         "campaign_id": pa.array(lookup["campaign_id"]).take(pick),
         "campaign_type": lookup["campaign_type"].take(pick),
-        "amount_usd": o["amount"] / flows["unit_minor"],
+        "amount_usd": o["amount"] / laws.params.unit_minor[currency],
         "origin_amount_minor": flows["amount"],
         "origin_device_id": flows["device"],
         "origin_ip_id": flows["ip"],

@@ -16,7 +16,8 @@ import numpy as np
 from numba import njit, prange
 
 from python_kernels.core import rng
-from python_kernels.core.vocabulary import (AMOUNT_ROUNDINGS, BLOCK_ROWS, CHANNELS, DECLINE_REASONS,
+from python_kernels.core.arrow import codes, vocab_index
+from python_kernels.core.vocabulary import (AMOUNT_ROUNDINGS, BLOCK_ROWS, CHANNELS, DECLINE_REASONS, LAW_OF_THE_MCC,
                                             MAX_FLOWS_PER_ARRIVAL, NO_TIME, REASON_STEP_UP_FAILED)
 
 U64 = np.uint64
@@ -150,10 +151,12 @@ def round_local(x, rounding, minor_per_major, note_minor):
 
 
 @njit(inline="always", cache=True)
-def _amount(s, law, cur, p, lo_minor, hi_minor):
-    """Auth amount in minor units: one of the law's price points in this currency, or a draw of
-    its lognormal body (a big ticket with the law's tail share), clipped to [lo_minor, hi_minor]
-    and rounded the law's way."""
+def amount_minor(s, law, cur, p):
+    """Auth amount in minor units, the draws of stream s: one of the law's price points in this
+    currency, or a draw of its lognormal body (a big ticket with the law's tail share), clipped to
+    the policy's [min_usd, max_usd] and rounded the law's way. The fraud overlay draws from it too."""
+    lo_minor = max(p.min_usd * p.unit_minor[cur], 1.0)
+    hi_minor = p.max_usd * p.unit_minor[cur]
     n_points = p.point_n[law]
     if n_points > 0 and rng.uniform(s, C_PRICE_POINT) < p.p_point[law]:
         return p.point_minor[law, cur, min(int(rng.uniform(s, C_POINT_PICK) * n_points), n_points - 1)]
@@ -172,9 +175,7 @@ def _fill_arrivals(lo, hi, seed, flow_domain, amount_domain, a, flow_ptr, p, atm
     for i in range(lo, hi):
         k = a.channel[i]
         sa = rng.stream_key(seed, amount_domain, a.arrival_id[i])
-        cur = a.currency[i]
-        unit = p.unit_minor[cur]  # minor units per US dollar
-        amount = _amount(sa, a.law[i], cur, p, max(p.min_usd * unit, 1.0), p.max_usd * unit)
+        amount = amount_minor(sa, a.law[i], a.currency[i], p)
         t0 = a.ts[i]
         for j in range(flow_ptr[i + 1] - flow_ptr[i]):
             f = flow_ptr[i] + j
@@ -357,3 +358,40 @@ def flow_params(policy: dict, currencies: list, units_per_usd: list, minor_units
         t_comp=spec(tm["step_up_complete"]), t_clear=spec(tm["clearing"]),
         t_clear_atm=spec(tm["clearing_atm"]), t_refund=spec(tm["refund"]), t_reversal=spec(tm["reversal"]),
     )
+
+
+class AmountLaws(NamedTuple):
+    """The flow policy's arrays for a run's currencies, and how a row finds its law and currency."""
+
+    params: FlowParams
+    currencies: list             # currency index order
+    laws: list                   # law index order (policies/flows.yaml amounts.laws)
+    law_of_channel: np.ndarray   # per channel: its law, or -1 for its merchant's MCC group's
+
+
+def amount_laws(policy: dict, countries, rates) -> AmountLaws:
+    """`flow_params` for the currencies of world_countries (`countries`, an arrow table) at the
+    rates and ATM notes of world_currencies (`rates`)."""
+    minor = dict(zip(countries.column("currency_code").to_pylist(), countries.column("currency_minor_units").to_pylist()))
+    units = dict(zip(rates.column("currency_code").to_pylist(), rates.column("units_per_usd").to_pylist()))
+    notes = dict(zip(rates.column("currency_code").to_pylist(), rates.column("atm_note").to_pylist()))
+    currencies = sorted(minor)
+    params = flow_params(policy, currencies, [units[c] for c in currencies], [minor[c] for c in currencies],
+                         [notes[c] for c in currencies])
+    laws = list(policy["amounts"]["laws"])
+    by_channel = [laws.index(x) if x != LAW_OF_THE_MCC else -1
+                  for x in (policy["amounts"]["law_by_channel"][ch] for ch in CHANNELS)]
+    return AmountLaws(params, currencies, laws, np.array(by_channel, np.int64))
+
+
+def row_laws(al: AmountLaws, table, channel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `table` (an arrow table with currency_code and amount_group): its amount law (its
+    channel's, else its merchant's MCC group's) and its currency, as indices into `al`; channel
+    indexes CHANNELS."""
+    unknown = sorted(set(codes(table, "amount_group")[1]) - set(al.laws))
+    if unknown:
+        raise ValueError(f"world_mccs.amount_group {unknown[0]!r} has no law in policies/flows.yaml amounts.laws "
+                         f"(laws: {', '.join(al.laws)})")
+    by_channel = al.law_of_channel[channel]
+    law = np.where(by_channel >= 0, by_channel, vocab_index(table, "amount_group", al.laws))
+    return law, vocab_index(table, "currency_code", al.currencies)

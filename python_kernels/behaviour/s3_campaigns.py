@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from python_kernels.core import rng
-from python_kernels.core.arrow import column
+from python_kernels.core.arrow import codes, column
 from python_kernels.core.policy_schema.campaigns import AMOUNT_MODES, COHORT_ENTITIES
 from python_kernels.core.vocabulary import US_PER_HOUR
 
@@ -95,22 +95,21 @@ def plan_campaigns(seed: int, templates: dict, scenarios: list, merchants: dict,
                     "focus_countries": [countries["codes"][j] for j in focus] if k_c else [],
                     "cross_border_only": t["cross_border_only"], "cohort_entity": t["cohort_entity"],
                     "cohort_share": t["cohort_share"], "intensity": i_lo + (i_hi - i_lo) * u[4],
-                    "amount_mode": tac["amount"], "upshift": list(tac["upshift"]),
-                    "test_amount_usd": list(tac["test_amount_usd"]), "p_card_decline": tac["p_card_decline"],
+                    "amount_mode": tac["amount"], "law_draws": tac["law_draws"], "p_card_decline": tac["p_card_decline"],
                     "device_swap": tac["device_swap"], "ip_swap": tac["ip_swap"],
-                    "device_pool": devices.tolist(), "ip_pool": ips.tolist(),
+                    "device_pool": devices.tolist(), "ip_pool": ips.tolist(), "p_local_proxy": tac["p_local_proxy"],
                     "p_step_up": tac["p_step_up"], "p_step_up_fail": tac["p_step_up_fail"], "p_refund": tac["p_refund"],
                 })
     return out
 
 
 def campaign_arrays(seed: int, plan: list[dict], scenario_codes: list, merchants: dict, country_codes: list,
-                    channels: tuple, p_screen: dict) -> dict:
+                    channels: tuple, p_screen: dict, proxies: dict) -> dict:
     """The plan as flat arrays for `overlay` (merchant/country eligibility as matrices).
 
     merchants: {"id", "class", "role"} arrays; a merchant is eligible for an instance when it
     is of its classes and roles (empty lists: any) and, if the instance has a merchant
-    cohort, in it.
+    cohort, in it. proxies: {country code: sorted ids of the IPs a local proxy may exit from}.
     """
     merchant_ids = merchants["id"]
     c = len(plan)
@@ -127,8 +126,8 @@ def campaign_arrays(seed: int, plan: list[dict], scenario_codes: list, merchants
          "cohort_share": np.array([p["cohort_share"] for p in plan], np.float64),
          "intensity": np.array([p["intensity"] for p in plan], np.float64),
          "amount_mode": np.array([AMOUNT_MODES.index(p["amount_mode"]) for p in plan], np.int64),
-         "upshift": np.array([p["upshift"] for p in plan], np.float64).reshape(c, 4),
-         "test_usd": np.array([p["test_amount_usd"] for p in plan], np.float64).reshape(c, 2),
+         "law_draws": np.array([p["law_draws"] for p in plan], np.int64),
+         "p_proxy": np.array([p["p_local_proxy"] for p in plan], np.float64),
          "p_card": np.array([p["p_card_decline"] for p in plan], np.float64),
          "p_screen": np.array([p_screen[p["campaign_type"]] for p in plan], np.float64),
          "p_step_up": np.array([p["p_step_up"] for p in plan], np.float64),
@@ -142,6 +141,9 @@ def campaign_arrays(seed: int, plan: list[dict], scenario_codes: list, merchants
             m_ok[j] &= np.isin(merchants["role"], p["merchant_roles"])
         k_ok[j] = True if not p["focus_countries"] else np.isin(country_codes, p["focus_countries"])
     a["merchant_ok"], a["country_ok"] = m_ok, k_ok
+    pools = [np.asarray(proxies.get(code, []), np.int64) for code in country_codes]
+    a["proxy_ptr"] = np.concatenate([[0], np.cumsum([x.size for x in pools])]).astype(np.int64)
+    a["proxy_pool"] = np.concatenate(pools + [np.zeros(0, np.int64)])
     for name, key in (("device", "device_pool"), ("ip", "ip_pool")):
         sizes = np.array([len(p[key]) for p in plan], np.int64)
         a[name + "_ptr"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -158,6 +160,18 @@ def campaign_merchants(session, classes: str, roles: str) -> dict:
     """).to_arrow_table()
     return {"id": column(t, "merchant_id"), "class": np.array(t.column("class").to_pylist()),
             "role": np.array(t.column("role").to_pylist())}
+
+
+def local_proxies(session, ips: str) -> dict:
+    """{country code: sorted ip_ids} of the residential and mobile IPs of the registered relation
+    `ips` (s4_ip_base_6A): residential proxy networks exit from ordinary households' and phones'
+    connections, so a proxy in the victim's country looks like any customer there."""
+    t = session.sql(f"""
+        select country_iso, ip_id from {ips} where ip_type in ('RESIDENTIAL', 'MOBILE') order by 1, 2
+    """).to_arrow_table()
+    code, labels = codes(t, "country_iso")
+    ids = column(t, "ip_id")
+    return {label: ids[code == j] for j, label in enumerate(labels)}
 
 
 def country_codes(session, countries: str) -> list:

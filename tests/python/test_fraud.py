@@ -7,8 +7,10 @@ import pytest
 
 from oracles import behaviour as oracles_behaviour
 from python_kernels.behaviour import s3_campaigns, s3_overlay, s4_bank_view, s4_cases
+from python_kernels.behaviour.s2_flows import flow_params
 from python_kernels.core.policies import load_policies
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
+from python_kernels.core.policy_schema.campaigns import AMOUNT_MODES
 from python_kernels.core.vocabulary import BANK_LABELS, CHANNELS, NO_TIME, SUBTYPES, TRUTH_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +19,9 @@ CAMPAIGNS, TRUTH, BANK = POLICIES["campaigns"], POLICIES["truth"], POLICIES["ban
 TIMING = {k: [v["median_seconds"], v["sigma"], v["min_seconds"], v["max_seconds"]]
           for k, v in POLICIES["flows"]["timing"].items()}
 COUNTRIES = ["BR", "DE", "FR", "GB", "US", "ZA"]
+# the flows' amounts are in one currency, US dollars in cents
+LAWS = flow_params(POLICIES["flows"], ["USD"], [1.0], [2], [20])
+LAW_MEDIAN_CENTS = np.array([100 * law["median_usd"] for law in POLICIES["flows"]["amounts"]["laws"].values()])
 DAY = 86_400_000_000
 START = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
 SCENARIOS = [("baseline_v1", START, START + 60 * DAY)]
@@ -45,9 +50,10 @@ def synthetic_flows(merchants, n=30_000, seed=2):
     return {
         "scenario": np.zeros(n, np.int64), "flow_id": 4 * (10_000 + np.arange(n)), "ts": ts,
         "channel": g.integers(0, len(CHANNELS), n), "merchant": g.integers(0, merchants["id"].size, n),
-        "country": g.integers(0, len(COUNTRIES), n), "cross": g.random(n) < 0.1,
+        "country": g.integers(0, len(COUNTRIES), n), "home": g.integers(0, len(COUNTRIES), n), "cross": g.random(n) < 0.1,
         "account": 50_000 + g.integers(0, 2_000, n), "instrument": 90_000 + g.integers(0, 3_000, n),
-        "party": 1_000 + g.integers(0, 1_500, n), "unit_minor": np.full(n, 100.0),
+        "party": 1_000 + g.integers(0, 1_500, n), "law": g.integers(0, LAW_MEDIAN_CENTS.size, n),
+        "currency": np.zeros(n, np.int64),
         "amount": amount, "clearing": np.where(cleared, amount, 0), "refund_amt": np.where(refunded, amount // 2, 0),
         "device": 400_000 + g.integers(0, 2_000, n), "ip": 700_000 + g.integers(0, 2_000, n),
         "step_up": step_up, "declined": declined, "reason": np.where(declined, 0, -1),
@@ -68,9 +74,11 @@ def setup():
              "ANONYMIZER": np.arange(810_000, 810_030)}
     plan = s3_campaigns.plan_campaigns(42, CAMPAIGNS["templates"], SCENARIOS,
                                        {**m, "volume": vol}, {"codes": COUNTRIES, "volume": vol_c}, pools)
+    # local proxies: 40 residential IPs per country but none in ZA
+    proxies = {code: 600_000 + 100 * j + np.arange(40) for j, code in enumerate(COUNTRIES) if code != "ZA"}
     arrays = s3_campaigns.campaign_arrays(42, plan, ["baseline_v1"], m, COUNTRIES, CHANNELS,
-                                          CAMPAIGNS["auth_screen"]["p_decline"])
-    return {"merchants": m, "flows": flows, "plan": plan, "arrays": arrays, "pools": pools}
+                                          CAMPAIGNS["auth_screen"]["p_decline"], proxies)
+    return {"merchants": m, "flows": flows, "plan": plan, "arrays": arrays, "pools": pools, "proxies": proxies}
 
 
 def test_plan_follows_the_templates(setup):
@@ -106,7 +114,7 @@ def test_plan_is_keyed_by_seed():
 
 def test_overlay_matches_naive_oracle(setup):
     flows, arrays = setup["flows"], setup["arrays"]
-    out = s3_overlay.overlay(flows, arrays, TIMING)
+    out = s3_overlay.overlay(flows, arrays, LAWS, TIMING)
     taken = out["campaign"] >= 0
     assert 0 < taken.mean() < 0.5
     sample = np.r_[np.flatnonzero(taken)[:300], np.flatnonzero(~taken)[:300]]
@@ -116,16 +124,16 @@ def test_overlay_matches_naive_oracle(setup):
 
 def test_overlay_does_not_depend_on_chunking(setup):
     flows, arrays = setup["flows"], setup["arrays"]
-    whole = s3_overlay.overlay(flows, arrays, TIMING)
+    whole = s3_overlay.overlay(flows, arrays, LAWS, TIMING)
     cuts = [0, 7_001, 19_333, flows["flow_id"].size]
-    parts = [s3_overlay.overlay({k: v[a:b] for k, v in flows.items()}, arrays, TIMING) for a, b in zip(cuts, cuts[1:])]
+    parts = [s3_overlay.overlay({k: v[a:b] for k, v in flows.items()}, arrays, LAWS, TIMING) for a, b in zip(cuts, cuts[1:])]
     for k, v in whole.items():
         assert np.array_equal(v, np.concatenate([p[k] for p in parts])), k
 
 
 def test_overlay_keeps_flows_valid_and_untouched_flows_unchanged(setup):
     flows, arrays = setup["flows"], setup["arrays"]
-    o = s3_overlay.overlay(flows, arrays, TIMING)
+    o = s3_overlay.overlay(flows, arrays, LAWS, TIMING)
     taken = o["campaign"] >= 0
     for k in s3_overlay.MUTABLE:
         assert np.array_equal(o[k][~taken], flows[k][~taken]), k
@@ -155,13 +163,55 @@ def test_overlay_keeps_flows_valid_and_untouched_flows_unchanged(setup):
                           setup["arrays"]["device_pool"]))
 
 
+def test_fraud_amounts_come_from_the_flow_s_own_law(setup):
+    """The largest of k draws of a law is above the law's median with P = 1 - 0.5^k, the smallest
+    of k with P = 0.5^k; KEEP leaves the customer's amount."""
+    flows, arrays = synthetic_flows(setup["merchants"], n=150_000, seed=5), setup["arrays"]
+    n_inst = arrays["stream"].size
+    for mode, k, expected in (("KEEP", 1, None), ("LAW_HIGH", 3, 1 - 0.5 ** 3), ("LAW_LOW", 4, 0.5 ** 4)):
+        forced = dict(arrays, amount_mode=np.full(n_inst, AMOUNT_MODES.index(mode), np.int64),
+                      law_draws=np.full(n_inst, k, np.int64))
+        o = s3_overlay.overlay(flows, forced, LAWS, TIMING)
+        taken = o["campaign"] >= 0
+        assert taken.sum() > 1_500
+        if expected is None:
+            assert np.array_equal(o["amount"][taken], flows["amount"][taken])
+            continue
+        above = o["amount"][taken] > LAW_MEDIAN_CENTS[flows["law"][taken]]
+        assert abs(above.mean() - expected) < 0.03, (mode, above.mean(), expected)
+        # a retry asks for the amount of its attempt: the flows of one arrival share the draws
+        twin = dict(flows, flow_id=flows["flow_id"] + 1)
+        o2 = s3_overlay.overlay(twin, forced, LAWS, TIMING)
+        both = taken & (o2["campaign"] == o["campaign"])
+        assert both.sum() > 100 and np.array_equal(o["amount"][both], o2["amount"][both])
+
+
+def test_local_proxies_are_in_the_victim_s_country(setup):
+    """With p_local_proxy the IP is one of the victim's home country's (none there: the pool's);
+    instances that swap no IP never proxy."""
+    flows, arrays, proxies = synthetic_flows(setup["merchants"], n=400_000, seed=6), setup["arrays"], setup["proxies"]
+    forced = dict(arrays, p_proxy=np.full(arrays["stream"].size, 0.5))
+    o = s3_overlay.overlay(flows, forced, LAWS, TIMING)
+    taken = np.flatnonzero(o["campaign"] >= 0)
+    swaps = np.diff(arrays["ip_ptr"])[o["campaign"][taken]] > 0
+    home = np.array(COUNTRIES)[flows["home"][taken]]
+    proxied = np.array([ip in set(np.asarray(proxies.get(h, [])).tolist()) for ip, h in zip(o["ip"][taken], home)])
+    pool = np.isin(o["ip"][taken], arrays["ip_pool"])
+    assert not proxied[~swaps].any() and np.array_equal(o["ip"][taken][~swaps], flows["ip"][taken][~swaps])
+    assert not proxied[home == "ZA"].any() and pool[swaps & (home == "ZA")].all()
+    live = swaps & (home != "ZA")
+    assert live.sum() > 400
+    assert abs(proxied[live].mean() - 0.5) < 0.07
+    assert np.all(proxied[live] | pool[live])
+
+
 def test_overlay_rejects_bad_inputs(setup):
     flows, arrays = setup["flows"], setup["arrays"]
     bad = dict(flows, merchant=flows["merchant"] + 10_000)
     with pytest.raises(ValueError, match="merchant index"):
-        s3_overlay.overlay(bad, arrays, TIMING)
+        s3_overlay.overlay(bad, arrays, LAWS, TIMING)
     with pytest.raises(ValueError, match="one entry per flow"):
-        s3_overlay.overlay(dict(flows, party=flows["party"][:-1]), arrays, TIMING)
+        s3_overlay.overlay(dict(flows, party=flows["party"][:-1]), arrays, LAWS, TIMING)
 
 
 # ---- S4 bank view and cases ------------------------------------------------------------------
@@ -263,7 +313,7 @@ def test_close_cases_after_the_last_step_same_close_per_case():
 def test_truth_labels_of_the_policy_cover_every_campaign_type_once():
     rules = TRUTH["rules"]
     claimed = [t for r in rules for t in r["campaign_types"]]
-    assert sorted(claimed) == sorted(["NONE"] + [t["type"] for t in CAMPAIGNS["templates"].values()])
+    assert sorted(claimed) == sorted({"NONE"} | {t["type"] for t in CAMPAIGNS["templates"].values()})
     assert {r["label"] for r in rules} <= set(TRUTH_LABELS)
 
 

@@ -6,7 +6,7 @@ from python_kernels.core.vocabulary import CAMPAIGN_TYPES, CHANNELS, SUBTYPES
 
 MERCHANT_ROLES = ("NORMAL", "MSB", "HIGH_RISK_MCC", "COLLUSIVE")
 COHORT_ENTITIES = ("NONE", "ACCOUNT", "INSTRUMENT", "PARTY")
-AMOUNT_MODES = ("KEEP", "TEST", "UPSHIFT")
+AMOUNT_MODES = ("KEEP", "LAW_HIGH", "LAW_LOW")
 DEVICE_SWAPS = ("NONE", "HIGH_RISK_DEVICE")
 IP_SWAPS = ("NONE", "HIGH_RISK_IP", "ANONYMIZER")
 
@@ -33,12 +33,12 @@ _TEMPLATE = Obj({
     "intensity": _range(PROB),
     "tactics": Obj({
         "amount": Enum(AMOUNT_MODES),
-        "upshift": List(Num(0.0, 100.0), min_len=4),
-        "test_amount_usd": _range(Num(0.0, 1000.0)),
+        "law_draws": Int(1, 20),
         "p_card_decline": PROB,
         "device_swap": Enum(DEVICE_SWAPS),
         "ip_swap": Enum(IP_SWAPS),
         "swap_pool": _range(Int(0, 1000)),
+        "p_local_proxy": PROB,
         "p_step_up": PROB,
         "p_step_up_fail": PROB,
         "p_refund": PROB,
@@ -57,15 +57,11 @@ def _check(file, data):
         for name in ("window_hours", "merchant_share", "intensity"):
             check_pair(file, f"{at}.{name}", t[name])
         tac = t["tactics"]
-        for name in ("test_amount_usd", "swap_pool"):
-            check_pair(file, f"{at}.tactics.{name}", tac[name])
-        up = tac["upshift"]
-        if len(up) != 4 or up[0] <= 0 or not up[2] <= up[3] or up[2] <= 0:
-            raise PolicyError(file, f"{at}.tactics.upshift", up,
-                              "[median, sigma, lo, hi] of a lognormal amount factor with 0 < lo <= hi")
-        if tac["amount"] == "TEST" and tac["test_amount_usd"][0] <= 0:
-            raise PolicyError(file, f"{at}.tactics.test_amount_usd", tac["test_amount_usd"],
-                              "a positive [lo, hi] range when amount is TEST")
+        check_pair(file, f"{at}.tactics.swap_pool", tac["swap_pool"])
+        if tac["amount"] == "KEEP" and tac["law_draws"] != 1:
+            raise PolicyError(file, f"{at}.tactics.law_draws", tac["law_draws"], "1 when amount is KEEP")
+        if tac["p_local_proxy"] > 0 and tac["ip_swap"] == "NONE":
+            raise PolicyError(file, f"{at}.tactics.p_local_proxy", tac["p_local_proxy"], "0 when ip_swap is NONE")
         if (tac["device_swap"] != "NONE" or tac["ip_swap"] != "NONE") and tac["swap_pool"][0] < 1:
             raise PolicyError(file, f"{at}.tactics.swap_pool", tac["swap_pool"],
                               "at least one device/IP per instance when a swap is used")

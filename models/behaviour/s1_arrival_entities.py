@@ -37,6 +37,7 @@ def model(dbt, session):
         devices=dbt.ref("s4_device_base_6A").to_arrow_table(),
         device_links=dbt.ref("s4_device_links_6A").to_arrow_table(),
         ip_links=dbt.ref("s4_ip_links_6A").to_arrow_table(),
+        ips=dbt.ref("s4_ip_base_6A").to_arrow_table(),
         sites=dbt.ref("world_sites").to_arrow_table(),
         horizon_us=horizon_us(ctx.preset),
         policy=policy,

@@ -20,8 +20,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from python_kernels.behaviour.s1_locality import NEVER, can_be_here, in_locality, local_party, visitor
 from python_kernels.core import rng
-from python_kernels.core.geodesy import haversine_km
 from python_kernels.core.vocabulary import CHANNELS
 
 U64 = np.uint64
@@ -37,10 +37,10 @@ C_TERMINAL = U64(6)        # the site's terminal or the customer's own device
 C_TERMINAL_PICK = U64(7)
 C_DEVICE = U64(8)
 C_IP = U64(9)
-C_LOCAL = 10               # try r: 10 + 2r the home cell near the site, 11 + 2r the party in it
-C_VISITOR = 40             # try r of the travellers in the country: 40 + r
+# 10-17 and 40-43: the locality draws (s1_locality)
+C_TRIP_IP, C_TRIP_IP_PICK = U64(60), U64(61)  # a traveller's session on the destination's network
+C_CARRIER, C_CARRIER_PICK = U64(62), U64(63)  # a mobile session on another address of its carrier
 RULE_FOLLOW_UP, RULE_HOME, RULE_FOREIGN = 0, 1, 2  # index into vocabulary.ATTACH_RULES
-NEVER = np.iinfo(np.int64).min // 2
 
 
 class Candidates(NamedTuple):
@@ -59,6 +59,8 @@ class Candidates(NamedTuple):
     dev_cand: np.ndarray      # device index of each device link
     ip_ptr: np.ndarray        # IPs per device
     ip_cum: np.ndarray
+    ip_carrier: np.ndarray    # per IP link: the country of its mobile carrier, -1 for no carrier IP
+    carrier_ip_ptr: np.ndarray  # per country: its mobile carriers' addresses (positions after the trip IPs')
     term_ptr: np.ndarray      # terminals per site
     term_dev: np.ndarray
     loc_lat: np.ndarray       # every site (arrivals' `loc`): coordinates
@@ -77,6 +79,7 @@ class Candidates(NamedTuple):
     away_dest: np.ndarray     # per party: its trip's destination (-1: none), start and end
     away_start: np.ndarray
     away_end: np.ndarray
+    trip_ip_ptr: np.ndarray   # per country: the IPs a traveller's device may take there (positions after the links')
 
 
 class Rules(NamedTuple):
@@ -93,6 +96,8 @@ class Rules(NamedTuple):
     tries: int                # draws of a reachable party before giving up on reachability
     min_km: float             # moves up to this far are always possible
     max_kmh: float            # the fastest door-to-door travel
+    p_local_ip: float         # a session on a trip goes online through the destination's networks
+    p_carrier_churn: float    # a session on a mobile IP gets a fresh address of its carrier
 
 
 class Walk(NamedTuple):
@@ -155,32 +160,6 @@ def _pick_weighted(u, w, col, lo, hi):
 
 
 @njit(inline="always", cache=True)
-def _reachable(q, now, lat, lon, cp_ts, cp_lat, cp_lon, min_km, max_kmh):
-    """Could party q be at (lat, lon) at `now`, given its last in-person payment?"""
-    if cp_ts[q] == NEVER:
-        return True
-    km = haversine_km(cp_lat[q], cp_lon[q], lat, lon)
-    return km <= min_km or km <= max_kmh * (now - cp_ts[q]) / 3.6e9
-
-
-@njit(inline="always", cache=True)
-def _can_be_here(q, now, c, lat, lon, cand, walk, rules):
-    """Can party q pay in person at (lat, lon) in country c at `now`: not away on a trip to another
-    country, and able to get there since its last payment in person?"""
-    if cand.away_dest[q] >= 0 and cand.away_dest[q] != c and cand.away_start[q] <= now < cand.away_end[q]:
-        return False
-    return _reachable(q, now, lat, lon, walk.cp_ts, walk.cp_lat, walk.cp_lon, rules.min_km, rules.max_kmh)
-
-
-@njit(inline="always", cache=True)
-def _in_locality(q, now, c, lat, lon, cand, walk, rules):
-    """May an in-person arrival at (lat, lon) continue party q's open session? Only where q last
-    paid in person, within min_km: a session in person is one locality."""
-    return (walk.cp_ts[q] != NEVER and haversine_km(walk.cp_lat[q], walk.cp_lon[q], lat, lon) <= rules.min_km
-            and _can_be_here(q, now, c, lat, lon, cand, walk, rules))
-
-
-@njit(inline="always", cache=True)
 def _is_open(q, now, count, last_ts, start_ts, gap_us, span_us, max_arrivals):
     """Is party q's session still open at `now` (within the gap, the span and the size cap)?"""
     return (count[q] > 0 and now - last_ts[q] <= gap_us and now - start_ts[q] <= span_us
@@ -212,7 +191,7 @@ def _attach(seed, domain, a, cand, rules, walk, o):
                 q = walk.ring[c, (start + j) % ring_size]
                 if (q >= 0 and cand.party_weight[q, k] > 0.0
                         and _is_open(q, t, count, last_ts, start_ts, gap_us, span_us, max_arrivals)
-                        and (loc < 0 or _in_locality(q, t, c, lat, lon, cand, walk, rules))):
+                        and (loc < 0 or in_locality(q, t, c, lat, lon, cand, walk, rules))):
                     p = q
                     break
         if p < 0:
@@ -225,13 +204,13 @@ def _attach(seed, domain, a, cand, rules, walk, o):
                                              cand.pool_ptr[pool + 1])]
             if loc >= 0 and rule == RULE_FOREIGN:
                 # in person from abroad: a traveller on a trip here, else someone living nearby
-                v = _visitor(s, k, c, t, lat, lon, cand, rules, walk)
+                v = visitor(s, k, c, t, lat, lon, cand, rules, walk)
                 if v >= 0:
                     p = v
                 else:
                     rule = RULE_HOME
             if loc >= 0 and rule == RULE_HOME:
-                p = _local_party(s, k, c, loc, t, lat, lon, p, cand, rules, walk)
+                p = local_party(s, k, c, loc, t, lat, lon, p, cand, rules, walk)
         if loc >= 0:
             cp_ts[p] = t
             cp_lat[p] = lat
@@ -270,7 +249,8 @@ def _attach(seed, domain, a, cand, rules, walk, o):
                 d = cand.dev_ptr[p] + min(int(rng.uniform(s, C_DEVICE) * nd), nd - 1)
             walk.cur_dev[p] = d
             dev = cand.dev_cand[d]
-            ip = rng.pick_cum(rng.uniform(s, C_IP), cand.ip_cum, cand.ip_ptr[dev], cand.ip_ptr[dev + 1])
+            ip = _network(s, rng.pick_cum(rng.uniform(s, C_IP), cand.ip_cum, cand.ip_ptr[dev], cand.ip_ptr[dev + 1]),
+                          p, t, cand, rules)
             walk.cur_ip[p] = ip
         walk.ring[c, walk.ring_pos[c]] = p
         walk.ring_pos[c] = (walk.ring_pos[c] + 1) % ring_size
@@ -284,38 +264,24 @@ def _attach(seed, domain, a, cand, rules, walk, o):
 
 
 @njit(inline="always", cache=True)
-def _visitor(s, k, c, t, lat, lon, cand, rules, walk):
-    """A traveller on a trip to country c at t who uses channel k and can be at (lat, lon): among
-    the trips started in (t - the longest trip, t], up to rules.tries draws; -1 if none."""
-    lo, hi = cand.trip_ptr[c], cand.trip_ptr[c + 1]
-    a = lo + np.searchsorted(cand.trip_start[lo:hi], t - cand.trip_max_us, side="right")
-    b = lo + np.searchsorted(cand.trip_start[lo:hi], t, side="right")
-    if b <= a:
-        return -1
-    for r in range(rules.tries):
-        j = a + min(int(rng.uniform(s, U64(C_VISITOR + r)) * (b - a)), b - a - 1)
-        q = cand.trip_party[j]
-        if cand.trip_end[j] > t and cand.party_weight[q, k] > 0.0 and _can_be_here(q, t, c, lat, lon, cand, walk, rules):
-            return q
-    return -1
+def _network(s, ip, p, t, cand, rules):
+    """The IP a session of party p's own device starts on: its device link's `ip`, or another
+    address of that IP's mobile carrier (p_carrier_churn), or on a trip a network of the
+    destination (p_local_ip)."""
+    carrier = cand.ip_carrier[ip]
+    if carrier >= 0 and rng.uniform(s, C_CARRIER) < rules.p_carrier_churn:
+        ip = _in_slice(rng.uniform(s, C_CARRIER_PICK), cand.carrier_ip_ptr, carrier, ip)
+    dest = cand.away_dest[p]
+    if dest >= 0 and cand.away_start[p] <= t < cand.away_end[p] and rng.uniform(s, C_TRIP_IP) < rules.p_local_ip:
+        ip = _in_slice(rng.uniform(s, C_TRIP_IP_PICK), cand.trip_ip_ptr, dest, ip)
+    return ip
 
 
 @njit(inline="always", cache=True)
-def _local_party(s, k, c, loc, t, lat, lon, fallback, cand, rules, walk):
-    """A party living near site `loc` who can be there at t: a home cell around the site (weights
-    decaying with distance), then a party of it, up to rules.tries times; `fallback` (the
-    country pool's pick) when the site has no homes around it or no draw could be there."""
-    lo, hi = cand.near_ptr[loc], cand.near_ptr[loc + 1]
-    if hi == lo or cand.near_cum[k, hi - 1] <= (cand.near_cum[k, lo - 1] if lo > 0 else 0.0):
-        return fallback
-    for r in range(rules.tries):
-        e = rng.pick_cum(rng.uniform(s, U64(C_LOCAL + 2 * r)), cand.near_cum[k], lo, hi)
-        cell = cand.near_cell[e]
-        q = cand.cell_party[rng.pick_cum(rng.uniform(s, U64(C_LOCAL + 2 * r + 1)), cand.cell_cum[k],
-                                         cand.cell_ptr[cell], cand.cell_ptr[cell + 1])]
-        if _can_be_here(q, t, c, lat, lon, cand, walk, rules):
-            return q
-    return fallback
+def _in_slice(u, ptr, j, fallback):
+    """A uniform position of slice j of ptr, `fallback` when the slice is empty."""
+    n = ptr[j + 1] - ptr[j]
+    return ptr[j] + min(int(u * n), n - 1) if n > 0 else fallback
 
 
 class Attacher:

@@ -26,7 +26,7 @@ def _csr(owner: np.ndarray, n_owners: int) -> np.ndarray:
 
 def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: pa.Table, accounts: pa.Table,
                       instruments: pa.Table, devices: pa.Table, device_links: pa.Table, ip_links: pa.Table,
-                      sites: pa.Table, horizon_us: tuple[int, int], policy: dict) -> dict:
+                      ips: pa.Table, sites: pa.Table, horizon_us: tuple[int, int], policy: dict) -> dict:
     att = policy["attachment"]
     party_id = column(parties, "party_id").astype(np.int64)
     order = np.argsort(party_id, kind="stable")
@@ -92,10 +92,14 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
     il_ip = column(il_dev_ok, "ip_id").astype(np.int64)
     r_code, r_labels = codes(il_dev_ok, "link_role")
     il_w = policy_lookup(att["ip_role_weight"], r_labels, "ip_role_weight")[r_code]
+    # a link on a mobile carrier's IP: the carrier's country (its pool of addresses), else -1
+    ip_world = _ip_world(ips, countries)
+    at = np.searchsorted(ip_world["id"], il_ip)
+    il_carrier = np.where(ip_world["type"][at] == "MOBILE", ip_world["country"][at], -1)
     ip_sort = np.lexsort((il_ip, il_dev))
-    il_dev, il_ip, il_w = il_dev[ip_sort], il_ip[ip_sort], il_w[ip_sort]
+    il_dev, il_ip, il_w, il_carrier = il_dev[ip_sort], il_ip[ip_sort], il_w[ip_sort], il_carrier[ip_sort]
     keep = il_w > 0
-    il_dev, il_ip, il_w = il_dev[keep], il_ip[keep], il_w[keep]
+    il_dev, il_ip, il_w, il_carrier = il_dev[keep], il_ip[keep], il_w[keep], il_carrier[keep]
     ip_ptr = _csr(il_dev, dev_sorted.size)
     has_ip = ip_ptr[1:] > ip_ptr[:-1]
 
@@ -155,7 +159,8 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
         "inst_ptr": inst_ptr, "inst_w": np.ascontiguousarray(inst_w), "inst_id": ins_id, "inst_account": acc_id[pos],
         "dev_ptr": dev_ptr, "dev_w": np.ascontiguousarray(dev_w), "dev_cand": dl_dev.astype(np.int64),
         "device_id": dev_sorted,
-        "ip_ptr": ip_ptr, "ip_cum": np.cumsum(il_w), "ip_id": il_ip,
+        "ip_ptr": ip_ptr, "ip_cum": np.cumsum(il_w), "ip_carrier": il_carrier,
+        **_ip_pools(il_ip, ip_world, len(countries), policy["trips"]["local_ip_types"]),
         "site_ids": site_ids, "term_ptr": term_ptr, "term_dev": term_dev.astype(np.int64),
     }
 
@@ -197,6 +202,29 @@ def _locality(parties: pa.Table, party_weight: np.ndarray, sites: pa.Table, loc:
         "near_cum": np.ascontiguousarray(np.cumsum(c_weight[:, near_cell] * decay[None, :], axis=1)),
         "cell_ptr": cell_ptr, "cell_party": order.astype(np.int64), "cell_cum": np.ascontiguousarray(cell_cum),
     }
+
+
+def _ip_world(ips: pa.Table, countries: list) -> dict:
+    """The world's IPs by id: type and country index (-1 outside the countries)."""
+    ips = ips.sort_by("ip_id")
+    c_code, c_labels = codes(ips, "country_iso")
+    t_code, t_labels = codes(ips, "ip_type")
+    return {"id": column(ips, "ip_id").astype(np.int64), "type": np.array(t_labels, dtype=object)[t_code],
+            "country": np.array([countries.index(c) if c in countries else -1 for c in c_labels], np.int64)[c_code]}
+
+
+def _ip_pools(il_ip: np.ndarray, ip_world: dict, n_countries: int, trip_types: list) -> dict:
+    """IPs beyond a device's links: per country, the networks a traveller's device may take there
+    (trip_types) and the mobile carriers' addresses. "ip_id" holds the links' IPs, then the trip
+    IPs, then the carrier IPs; trip_ip_ptr and carrier_ip_ptr slice their positions per country."""
+    out, ids, base = {}, [il_ip], il_ip.size
+    for name, types in (("trip_ip_ptr", trip_types), ("carrier_ip_ptr", ["MOBILE"])):
+        ok = np.isin(ip_world["type"], types) & (ip_world["country"] >= 0)
+        order = np.lexsort((ip_world["id"][ok], ip_world["country"][ok]))
+        out[name] = base + _csr(ip_world["country"][ok][order], n_countries)
+        ids.append(ip_world["id"][ok][order])
+        base += int(ok.sum())
+    return {"ip_id": np.concatenate(ids), **out}
 
 
 def _trips(seed, party_id, party_country, cross, countries: list, horizon_us, trips: dict) -> dict:
@@ -244,5 +272,6 @@ def attachment_params(policy: dict) -> dict:
         "max_arrivals": int(ses["max_arrivals"]), "ring_size": int(ses["open_sessions_per_country"]),
         "in_person": np.array([ch in policy["locality"]["in_person_channels"] for ch in CHANNELS], np.bool_),
         "tries": int(policy["locality"]["tries"]), "min_km": float(policy["locality"]["min_km"]),
-        "max_kmh": float(policy["locality"]["max_kmh"]),
+        "max_kmh": float(policy["locality"]["max_kmh"]), "p_local_ip": float(policy["trips"]["p_local_ip"]),
+        "p_carrier_churn": float(att["p_mobile_ip_churn"]),
     }

@@ -1,6 +1,8 @@
 -- Every attached entity exists and is linked as the 6A graph says: the account is the
 -- party's, the instrument draws on the account, the device is the party's own (owner or
--- household co-user) or a terminal of the arrival's site, the IP is linked to the device.
+-- household co-user) or a terminal of the arrival's site, the IP is linked to the device, or is
+-- another address of the carrier of one of the device's mobile IPs (carrier churn), or a hotel
+-- or public network abroad (a traveller's session, attachment.yaml trips.local_ip_types).
 with e as (
     select * from {{ ref('s1_arrival_entities') }}
 ),
@@ -17,6 +19,20 @@ terminals as (
 
 device_ips as (
     select distinct device_id, ip_id from {{ ref('s4_ip_links_6A') }} where device_id is not null
+),
+
+ips as (
+    select ip_id, ip_type, country_iso from {{ ref('s4_ip_base_6A') }}
+),
+
+device_carriers as (
+    select distinct di.device_id, i.country_iso
+    from device_ips as di join ips as i using (ip_id)
+    where i.ip_type = 'MOBILE'
+),
+
+homes as (
+    select party_id, country_iso from {{ ref('s1_party_base_6A') }}
 )
 
 select e.arrival_id, 'account not owned by the party' as problem
@@ -33,6 +49,15 @@ left join party_devices as pd on pd.device_id = e.device_id and pd.party_id = e.
 left join terminals as t on t.device_id = e.device_id and t.site_id = e.site_id
 where pd.device_id is null and t.device_id is null
 union all
-select e.arrival_id, 'IP not linked to the device'
-from e left join device_ips as di on di.device_id = e.device_id and di.ip_id = e.ip_id
-where di.device_id is null
+select e.arrival_id, 'IP neither linked to the device, nor its carrier''s, nor a network abroad'
+from e
+join ips as i on i.ip_id = e.ip_id
+join homes as h on h.party_id = e.party_id
+left join device_ips as di on di.device_id = e.device_id and di.ip_id = e.ip_id
+left join device_carriers as dc on dc.device_id = e.device_id and dc.country_iso = i.country_iso and i.ip_type = 'MOBILE'
+where di.device_id is null and dc.device_id is null
+    and not (i.ip_type in ('HOTEL_TRAVEL', 'PUBLIC_WIFI') and i.country_iso <> h.country_iso)
+union all
+select e.arrival_id, 'IP unknown'
+from e left join ips as i on i.ip_id = e.ip_id
+where i.ip_id is null

@@ -28,7 +28,7 @@ SEGMENTS = pa.table({
 })
 
 
-def synthetic_world(n_parties=300, n_sites=20, seed=0):
+def synthetic_world(n_parties=300, n_sites=20, seed=0, policy=ATTACH):
     """A small graph with the shapes of the 6A tables (fixture data, not engine draws)."""
     g = np.random.default_rng(seed)
     pid = 1_000 + np.arange(n_parties)
@@ -84,8 +84,13 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0):
         "link_role": np.r_[np.full(n_dev, "TYPICAL_DEVICE_IP"), np.full(n_term, "MERCHANT_ENDPOINT"),
                            np.full(n_dev // 2, "RECENT_LOGIN_IP")],
     })
+    # the IPs: home, mobile and hotel networks, some in a country outside the world (skipped)
+    ip_ids = np.unique(ip_links.column("ip_id").to_numpy())
+    ips = pa.table({"ip_id": ip_ids,
+                    "ip_type": np.array(["RESIDENTIAL", "MOBILE", "HOTEL_TRAVEL"])[g.integers(0, 3, ip_ids.size)],
+                    "country_iso": np.array(COUNTRIES + ["XX"])[g.integers(0, 4, ip_ids.size)]})
     return attachment_tables(42, COUNTRIES, parties, SEGMENTS, accounts, instruments, devices, device_links,
-                             ip_links, sites, (0, 3 * 86_400_000_000), ATTACH)
+                             ip_links, ips, sites, (0, 3 * 86_400_000_000), policy)
 
 
 def synthetic_arrivals(n=4000, seed=1, n_sites=20):
@@ -116,6 +121,61 @@ def test_attach_matches_naive_oracle(world, params):
                                           a["site"], a["loc"])
     for name in slow:
         np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
+
+
+def test_travellers_go_online_through_the_destination_s_networks(params):
+    """Everybody travels and every session on a trip takes a network of the destination: the
+    walk agrees with the oracle, and an IP of the trip pools is only ever a traveller's, there."""
+    policy = {**ATTACH, "trips": {**ATTACH["trips"], "p_abroad": 1.0}}
+    world = synthetic_world(policy=policy)
+    everywhere = {**params, "p_local_ip": 1.0}
+    a = synthetic_arrivals()
+    fast = s1_attach.Attacher(42, world, everywhere).feed(**a)
+    slow = oracles_behaviour.attach_naive(42, world, everywhere, a["arrival_id"], a["ts_us"], a["country"],
+                                          a["channel"], a["site"], a["loc"])
+    for name in slow:
+        np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
+    ptr = world["trip_ip_ptr"]
+    on_trip_ip = (fast["ip"] >= ptr[0]) & (fast["ip"] < ptr[-1])
+    q = fast["party"]
+    def away_at(t):
+        return (world["away_dest"][q] >= 0) & (world["away_start"][q] <= t) & (t < world["away_end"][q])
+    away = away_at(a["ts_us"])
+    # the session (and its IP) carries on past the trip's end: it started while away
+    started = a["ts_us"][np.searchsorted(a["arrival_id"], fast["session_id"])]
+    assert on_trip_ip.sum() > 100 and not on_trip_ip[~away_at(started)].any()
+    dest = world["away_dest"][q[on_trip_ip]]
+    assert np.all((ptr[dest] <= fast["ip"][on_trip_ip]) & (fast["ip"][on_trip_ip] < ptr[dest + 1]))
+    # sessions a traveller starts on its own device while away all take the destination's networks
+    own = fast["session_start"] & away & (a["site"] < 0)
+    assert own.sum() > 50 and on_trip_ip[own].all()
+    # none without the rule
+    plain = s1_attach.Attacher(42, world, {**params, "p_local_ip": 0.0}).feed(**a)
+    assert not ((plain["ip"] >= ptr[0]) & (plain["ip"] < ptr[-1])).any()
+
+
+def test_mobile_sessions_take_fresh_addresses_of_their_carrier(world, params):
+    """With p_carrier_churn a session on a mobile link's IP takes an address of the carrier
+    pool of that IP's country, about that share of such sessions; never without it."""
+    a = synthetic_arrivals()
+    out = s1_attach.Attacher(42, world, params).feed(**a)
+    ptr = world["carrier_ip_ptr"]
+    fresh = (out["ip"] >= ptr[0]) & (out["ip"] < ptr[-1])
+    assert 0.03 < fresh.mean() < 0.6
+    for i in np.flatnonzero(fresh)[:200]:
+        ip_id = world["ip_id"][out["ip"][i]]
+        c = np.searchsorted(ptr, out["ip"][i], side="right") - 1
+        assert ptr[c] <= out["ip"][i] < ptr[c + 1] and ip_id in set(world["ip_id"][ptr[c]:ptr[c + 1]].tolist())
+    # sessions started on a customer's own mobile link: carrier churn at the policy's rate
+    own = out["session_start"] & (a["site"] < 0)
+    mobile_link = np.zeros(own.size, bool)
+    plain = s1_attach.Attacher(42, world, {**params, "p_carrier_churn": 0.0, "p_local_ip": 0.0}).feed(**a)
+    assert not ((plain["ip"] >= ptr[0]) & (plain["ip"] < ptr[-1])).any()
+    mobile_link[own] = world["ip_carrier"][np.minimum(plain["ip"][own], world["ip_carrier"].size - 1)] >= 0
+    mobile_link &= plain["ip"] < world["ip_carrier"].size
+    same = mobile_link & (plain["party"] == out["party"])
+    assert same.sum() > 150
+    assert abs(fresh[same].mean() - params["p_carrier_churn"]) < 0.08
 
 
 def test_attach_does_not_depend_on_chunking(world, params):
@@ -165,12 +225,16 @@ def test_sessions_follow_the_gap_rule_and_entities_stay_in_the_graph(world, para
     # session id = arrival_id of its first arrival
     starts = out["session_start"].astype(bool)
     np.testing.assert_array_equal(out["session_id"][starts], a["arrival_id"][starts])
-    # instrument, device and IP candidates belong to the party / device
+    # instrument, device and IP candidates belong to the party / device (or the IP is a network of
+    # the party's trip destination, or a mobile carrier's address)
     for i in range(0, a["arrival_id"].size, 97):
         p = party[i]
         assert world["inst_ptr"][p] <= out["instrument"][i] < world["inst_ptr"][p + 1]
         d = out["device"][i]
-        assert world["ip_ptr"][d] <= out["ip"][i] < world["ip_ptr"][d + 1]
+        dest = world["away_dest"][p]
+        assert (world["ip_ptr"][d] <= out["ip"][i] < world["ip_ptr"][d + 1]
+                or dest >= 0 and world["trip_ip_ptr"][dest] <= out["ip"][i] < world["trip_ip_ptr"][dest + 1]
+                or world["carrier_ip_ptr"][0] <= out["ip"][i] < world["carrier_ip_ptr"][-1])
     # session-first: follow-ups exist and multi-arrival sessions are common
     assert (out["rule"] == 0).mean() > 0.05
     assert np.unique(sess, return_counts=True)[1].max() > 1

@@ -8,6 +8,9 @@ INSTRUMENT_KINDS = ("CARD_PHYSICAL", "CARD_VIRTUAL", "BANK_HANDLE", "WALLET_TOKE
 CUSTOMER_DEVICE_TYPES = ("MOBILE_PHONE", "WEARABLE", "TABLET", "LAPTOP", "DESKTOP", "IOT_DEVICE", "SERVER")
 DEVICE_ROLES = ("PRIMARY_OWNER", "SECONDARY_USER")
 IP_ROLES = ("TYPICAL_DEVICE_IP", "RECENT_LOGIN_IP", "SHARED_PUBLIC_WIFI", "MERCHANT_ENDPOINT")
+# the ip_type values of seeds/graph/graph_ip_types.csv
+IP_TYPES = ("RESIDENTIAL", "MOBILE", "CORPORATE", "PUBLIC_WIFI", "HOTEL_TRAVEL", "EDUCATION", "DATACENTRE", "VPN_PROXY",
+            "MERCHANT_ENDPOINT")
 PARTY_FEATURES = ("income_score", "digital_affinity", "cash_affinity", "cross_border_propensity",
                   "credit_appetite", "stability_score", "business_size_score")
 WEIGHT = Num(0.0, 1000.0)
@@ -27,6 +30,7 @@ SCHEMA_NODE = Obj({
         "device_type_weight": Per(CHANNELS, Per(CUSTOMER_DEVICE_TYPES, WEIGHT)),
         "device_role_weight": Per(DEVICE_ROLES, WEIGHT),
         "ip_role_weight": Per(IP_ROLES, WEIGHT),
+        "p_mobile_ip_churn": PROB,
     }),
     "locality": Obj({
         "in_person_channels": List(Enum(CHANNELS)),
@@ -42,6 +46,8 @@ SCHEMA_NODE = Obj({
         "sigma": Num(0.0, 3.0),
         "max_days": Num(1.0, 365.0),
         "destination_weight": Map(Num(0.0, None), keys=Str(r"^[A-Z]{2}$")),
+        "p_local_ip": PROB,
+        "local_ip_types": List(Enum(IP_TYPES)),
     }),
     "sessions": Obj({
         "inactivity_gap_seconds": Num(1.0, 86400.0),

@@ -135,6 +135,16 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
                 d = int(t["dev_ptr"][q] + min(int(u(8) * nd), nd - 1))
             dev = int(t["dev_cand"][d])
             ip = pick_cum(u(9), t["ip_cum"], t["ip_ptr"][dev], t["ip_ptr"][dev + 1])
+            carrier = int(t["ip_carrier"][ip])
+            if carrier >= 0 and u(62) < p["p_carrier_churn"]:
+                pool = list(range(t["carrier_ip_ptr"][carrier], t["carrier_ip_ptr"][carrier + 1]))
+                if pool:
+                    ip = pool[min(int(u(63) * len(pool)), len(pool) - 1)]
+            dest = int(t["away_dest"][q])
+            if dest >= 0 and t["away_start"][q] <= now < t["away_end"][q] and u(60) < p["p_local_ip"]:
+                there = list(range(t["trip_ip_ptr"][dest], t["trip_ip_ptr"][dest + 1]))  # the destination's networks
+                if there:
+                    ip = there[min(int(u(61) * len(there)), len(there) - 1)]
             st["dev"], st["ip"] = d, ip
         ring[c][ring_pos[c]] = q
         ring_pos[c] = (ring_pos[c] + 1) % p["ring_size"]

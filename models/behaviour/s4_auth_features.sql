@@ -2,7 +2,9 @@
   One row per flow of s3_flow_anchor_with_fraud: what a bank knows at the flow's auth request
   from the past alone. Every window ends strictly before the request (peers at the same
   microsecond are not past) and reads only flows, never labels. Velocity counts attempts,
-  declined ones too; "new" means not seen in the party's flows since the horizon start.
+  declined ones too; "new" means not seen in the party's flows since the horizon start. Device
+  and IP features describe the customer's own device and connection: a payment through the
+  merchant's terminal has none (null), the bank sees the terminal, not the customer's network.
 #}
 with flows as (
     select
@@ -21,12 +23,14 @@ with flows as (
         f.is_cross_border,
         s.lat_deg,
         s.lon_deg,
-        f.channel in ('POS', 'ATM', 'HYBRID') and e.site_id is not null as card_present
+        f.channel in ('POS', 'ATM', 'HYBRID') and e.site_id is not null as card_present,
+        d.site_id is not null as via_terminal
     from {{ ref('s3_flow_anchor_with_fraud') }} as f
     join {{ ref('s1_arrival_entities') }} as e using (arrival_id)
     join {{ ref('s4_arrival_events') }} as a on a.arrival_id = f.arrival_id
     join {{ ref('world_merchants') }} as m on m.merchant_id = f.merchant_id
     left join {{ ref('world_sites') }} as s on s.site_id = e.site_id
+    left join {{ ref('s4_device_base_6A') }} as d on d.device_id = f.device_id
 ),
 
 velocity as (
@@ -120,13 +124,13 @@ final as (
         v.party_prior_flows,
         f.amount_usd / exp(v.party_log_amount_sum::double / 1e9 / nullif(v.party_prior_flows, 0))
             as amount_vs_party_history,
-        case when f.device_id is not null then not n.seen_device end as is_new_device,
-        case when f.ip_id is not null then not n.seen_ip end as is_new_ip,
+        case when f.device_id is not null and not f.via_terminal then not n.seen_device end as is_new_device,
+        case when f.ip_id is not null and not f.via_terminal then not n.seen_ip end as is_new_ip,
         not n.seen_merchant as is_new_merchant,
         t.km_from_prev_card_present,
         t.km_from_prev_card_present / (t.us_since_prev_card_present / 3.6e9) as kmh_from_prev_card_present,
-        i.ip_country_iso,
-        i.ip_country_iso <> h.home_country_iso as ip_country_differs_from_home
+        case when not f.via_terminal then i.ip_country_iso end as ip_country_iso,
+        case when not f.via_terminal then i.ip_country_iso <> h.home_country_iso end as ip_country_differs_from_home
     from flows as f
     join velocity as v using (flow_id)
     join novelty as n using (flow_id)

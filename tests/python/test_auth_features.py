@@ -41,7 +41,7 @@ def _naive(flows: list[dict], card_flows: dict, home: dict, ip_country: dict) ->
             row["amount_vs_party_history"] = (
                 f["amount_usd"] / math.exp(sum(math.log(g["amount_usd"]) for g in past) / len(past)) if past else None)
             for ent in ("device", "ip", "merchant"):
-                mine = f[f"{ent}_id"]
+                mine = None if ent != "merchant" and f["via_terminal"] else f[f"{ent}_id"]
                 row[f"is_new_{ent}"] = None if mine is None else not any(g[f"{ent}_id"] == mine for g in past)
             row["km_from_prev_card_present"] = row["kmh_from_prev_card_present"] = None
             if f["card_present"] and cp_past:
@@ -51,7 +51,7 @@ def _naive(flows: list[dict], card_flows: dict, home: dict, ip_country: dict) ->
                 km = _km((prev["lat_deg"], prev["lon_deg"]), (same_instant["lat_deg"], same_instant["lon_deg"]))
                 row["km_from_prev_card_present"] = km
                 row["kmh_from_prev_card_present"] = km / ((t - last_t).total_seconds() / 3600)
-            ipc = ip_country.get(f["ip_id"])
+            ipc = None if f["via_terminal"] else ip_country.get(f["ip_id"])
             row["ip_country_differs_from_home"] = None if ipc is None else ipc != home[pid]
             out[f["flow_id"]] = row
     return out
@@ -65,7 +65,9 @@ def sample(tiny_42):
     con.execute(f"""
         create table flows as
         select f.flow_id, f.ts_utc, f.party_id, f.instrument_id, f.device_id, f.ip_id, f.merchant_id, f.amount_usd,
-               f.channel in ('POS', 'ATM', 'HYBRID') and e.site_id is not null as card_present, s.lat_deg, s.lon_deg
+               f.channel in ('POS', 'ATM', 'HYBRID') and e.site_id is not null as card_present, s.lat_deg, s.lon_deg,
+               f.device_id in (select device_id from read_parquet('{d}/world/s4_device_base_6A/*.parquet')
+                               where site_id is not null) as via_terminal
         from {b('s3_flow_anchor_with_fraud_6B')} as f
         join {b('s1_arrival_entities_6B')} as e using (arrival_id)
         left join read_parquet('{d}/world/world_sites/*.parquet') as s on s.site_id = e.site_id

@@ -87,20 +87,39 @@ def test_entity_fold_auc_sees_encoded_ranges_not_opaque_ids():
     entity = g.integers(0, n_ids, n)
     y = g.random(n) < np.where(entity < 1000, 0.2, 0.02)
     con = duckdb.connect()
-    fold = "id % 2 = 0"  # any fixed per-id coin will do in a test
+    folds = ["id % 2 = 0", "id % 3 = 0", "(id // 7) % 2 = 1"]  # any fixed per-id coins will do in a test
     opaque = np.random.default_rng(1).permutation(n_ids)[entity]
     con.register("t", pa.table({"ranged": entity, "opaque": opaque, "y": y}))
-    ranged_auc = entity_fold_auc(con, "t", "ranged", "y", fold, 20)
-    opaque_auc = entity_fold_auc(con, "t", "opaque", "y", fold, 20)
+    ranged_auc = entity_fold_auc(con, "t", "ranged", "y", folds, 20)
+    opaque_auc = entity_fold_auc(con, "t", "opaque", "y", folds, 20)
     assert ranged_auc > 0.75
-    assert opaque_auc < 0.56
-    # the naive version: per-bin rates on one fold's ids, AUC on the other's rows
+    assert abs(opaque_auc - 0.5) < 0.04
+    # the naive version: per fold, per-bin rates on one fold's ids, the directed pairwise AUC on the
+    # other's rows, then the mean over folds
     ids = np.unique(entity)
-    fold_of = {i: v for i, v in zip(*[np.array(x) for x in zip(*con.execute(
-        f"select id, {fold} from (select unnest({ids.tolist()}) as id)").fetchall())])}
     bin_of = {i: k * 20 // ids.size for k, i in enumerate(ids)}
-    in_a = np.array([fold_of[e] for e in entity])
     bins = np.array([bin_of[e] for e in entity])
-    rate = {b: (y[in_a & (bins == b)].sum() * 1_000_000) // (in_a & (bins == b)).sum() for b in set(bins[in_a])}
-    score = np.array([rate.get(b, -1) for b in bins[~in_a]])
-    assert ranged_auc == pytest.approx(naive_auc(score, y[~in_a]), abs=1e-12)
+    per_fold = []
+    for fold in folds:
+        fold_of = dict(con.execute(f"select id, {fold} from (select unnest({ids.tolist()}) as id)").fetchall())
+        in_a = np.array([fold_of[e] for e in entity])
+        rate = {b: (y[in_a & (bins == b)].sum() * 1_000_000) // (in_a & (bins == b)).sum() for b in set(bins[in_a])}
+        score = np.array([rate.get(b, -1) for b in bins[~in_a]])
+        pos, neg = score[y[~in_a]], score[~y[~in_a]]
+        per_fold.append(sum(float((p > neg).sum() + 0.5 * (p == neg).sum()) for p in pos) / (pos.size * neg.size))
+    assert ranged_auc == pytest.approx(np.mean(per_fold), abs=1e-12)
+
+
+def test_entity_fold_auc_is_not_folded_into_either_direction():
+    """Opaque ids with a few heavy entities: a split is mostly chance, and chance below 0.5 stays
+    there (a max(AUC, 1 - AUC) would lift every split above 0.5)."""
+    g = np.random.default_rng(4)
+    n_ids = 300
+    weight = np.exp(g.normal(0, 2.0, n_ids))
+    entity = g.choice(n_ids, 60_000, p=weight / weight.sum())
+    y = g.random(entity.size) < np.where(g.random(n_ids) < 0.1, 0.3, 0.01)[entity]
+    con = duckdb.connect()
+    con.register("t", pa.table({"id": entity, "y": y}))
+    single = [entity_fold_auc(con, "t", "id", "y", [f"((id + 1) * 2654435761 + {k} * 40503) % 1000003 % 2 = 0"], 20) for k in range(40)]
+    assert min(single) < 0.5 < max(single)
+    assert abs(np.mean(single) - 0.5) < 0.04

@@ -40,3 +40,26 @@
     select abs(m1 - m0) / nullif(sqrt(((n1 - 1) * v1 + (n0 - 1) * v0) / (n1 + n0 - 2)), 0) from p
 )
 {%- endmacro %}
+
+{#
+  Jensen-Shannon divergence, in bits (0 same, 1 disjoint), per group of `relation` (columns grp,
+  bin, p, q: two non-negative weights per bin): rows (grp, n_p = the sum of p, jsd) between the
+  normalised p and q over the group's bins. Sums are exact, so the value does not depend on threads.
+#}
+{% macro jsd_by_group(relation) -%}
+(
+    with totals as (
+        select grp, {{ exact_sum('p') }} as n_p, {{ exact_sum('q') }} as n_q from {{ relation }} group by grp
+    ),
+    shares as (
+        select r.grp, r.p / t.n_p as p, r.q / t.n_q as q
+        from {{ relation }} as r join totals as t using (grp)
+        where t.n_p > 0 and t.n_q > 0
+    )
+    select s.grp, any_value(t.n_p) as n_p,
+           {{ exact_sum("0.5 * (case when p > 0 then p * ln(2 * p / (p + q)) else 0 end"
+                        ~ " + case when q > 0 then q * ln(2 * q / (p + q)) else 0 end)") }} / ln(2) as jsd
+    from shares as s join totals as t using (grp)
+    group by s.grp
+)
+{%- endmacro %}

@@ -1,7 +1,8 @@
 {#
   5B realism gates over the full arrival data (no sampling): civil time against the DuckDB ICU
   oracle, DST-window hour parity, S3/S4 conservation, routing integrity, tz concentration,
-  virtual share, and context rows for the weekly rhythm, dispersion and the latent field.
+  virtual share, and context rows for the weekly rhythm, dispersion and the latent field; R1 the
+  Jensen-Shannon divergence of each demand class's hour-of-week shape from the 5A surface.
   Float aggregates go through exact_sum so the values do not depend on threads or row order.
 #}
 {%- set bucket_seconds = pval('arrivals.time_grid.bucket_seconds') -%}
@@ -182,6 +183,61 @@ weekend_metrics as (
     from bucket_weekend
 ),
 
+-- R1: each demand class's local hour-of-week shape, baseline arrivals (S3 counts) against the 5A
+-- surface (lambda_baseline), in the series' time zone at the bucket midpoint. Both sides are
+-- summed per (class, tzid, bucket) first, so the join is over that small grid, not per series.
+class_clock as (
+    select
+        scenario_id, tzid, bucket_index,
+        (isodow(l) - 1) * 24 + hour(l) as hour_of_week
+    from (
+        select distinct
+            b.scenario_id, b.tzid, b.bucket_index,
+            timezone(b.tzid, timezone('UTC', h.horizon_start_utc
+                + to_seconds((b.bucket_index * {{ bucket_seconds }} + {{ bucket_seconds }} / 2)::bigint))) as l
+        from bucket_counts as b
+        inner join horizons as h using (scenario_id)
+        where h.is_baseline
+    )
+),
+
+class_counts as (
+    select b.scenario_id, g.demand_class, b.tzid, b.bucket_index, sum(b.count_n)::double as n_arrivals
+    from bucket_counts as b
+    inner join {{ ref('s1_grouping') }} as g using (scenario_id, merchant_id, tzid, channel_group)
+    group by all
+),
+
+class_surface as (
+    select scenario_id, demand_class, tzid, bucket_index, {{ exact_sum('lambda_baseline') }} as lambda_baseline
+    from {{ ref('s1_series_intensity') }}
+    group by all
+),
+
+class_shape as (
+    select s.demand_class as grp, k.hour_of_week as bin,
+           sum(coalesce(c.n_arrivals, 0)) as p, {{ exact_sum('s.lambda_baseline') }} as q
+    from class_surface as s
+    inner join class_clock as k using (scenario_id, tzid, bucket_index)
+    left join class_counts as c using (scenario_id, demand_class, tzid, bucket_index)
+    group by all
+),
+
+shape_jsd as (
+    {{ jsd_by_group('class_shape') }}
+),
+
+shape_metrics as (
+    select
+        max(jsd) as worst_jsd,
+        arg_max(grp, jsd) as worst_class,
+        count(*) as n_classes,
+        sum(n_p)::bigint as n_arrivals,
+        (select count(*) from shape_jsd) as n_all_classes
+    from shape_jsd
+    where n_p >= {{ gate_param('5B.R1', 'min_class_arrivals') }}
+),
+
 -- The residual sd is sqrt(1 + mu/kappa) under NB2, so it depends on the bucket's mean: the band
 -- is only comparable across presets inside one window of means (tens of arrivals, as in the
 -- reference), and only for the baseline scenario (a stress scenario is overdispersed by design).
@@ -308,6 +364,11 @@ metrics as (
     select '5B.T11', n_uncovered, n_active, false,
            format('{} of {} active tzids not covered by the transition table', n_uncovered, n_active)
     from zone_coverage
+    union all
+    select '5B.R1', worst_jsd, n_arrivals, false,
+           printf('worst %s; %d of %d classes with >= %d baseline arrivals', worst_class, n_classes, n_all_classes,
+                  {{ gate_param('5B.R1', 'min_class_arrivals') }}::bigint)
+    from shape_metrics
     union all
     select '5B.L1', mean_factor, n_factors, false,
            format('{} (group, bucket) factors', n_factors)

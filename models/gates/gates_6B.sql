@@ -8,7 +8,8 @@
   microsecond precision. Campaigns (T17, T18): depth and targeting by class and time zone.
   Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
   guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc); R6 each amount
-  law's median against its policy (int_gates_6B_amount_laws); R1-R3 where legit customers are
+  law's median against its policy and R8 its whole shape (int_gates_6B_amount_laws); R7 each
+  bank-view delay against its law (int_gates_6B_delay_laws); R1-R3 where legit customers are
   (int_gates_6B_mobility: geo-velocity, travel abroad, e-commerce from abroad); R4 a transparent
   scorer on auth_features (int_gates_6B_separability), R5 what id values say
   (int_gates_6B_id_leakage). The flow-level
@@ -170,6 +171,29 @@ law_metrics as (
     where n_flows >= {{ gate_param('6B.R6', 'min_law_flows') }}
 ),
 
+-- R8: each amount law's realised amounts against the law itself (Jensen-Shannon, bins of ln USD)
+law_shape_metrics as (
+    select
+        max(jsd) as worst_jsd,
+        arg_max(law, jsd) as worst_law,
+        count(*) as n_laws,
+        sum(n_flows) as n_flows
+    from {{ ref('int_gates_6B_amount_laws') }}
+    where n_flows >= {{ gate_param('6B.R8', 'min_law_flows') }}
+),
+
+-- R7: each bank-view delay against its policy law (Kolmogorov-Smirnov)
+delay_metrics as (
+    select
+        max(ks) as worst_ks,
+        arg_max(delay, ks) as worst_delay,
+        count(*) as n_kinds,
+        sum(n_delays) as n_delays,
+        string_agg(printf('%s %.4f (%d)', delay, ks, n_delays), ', ' order by delay) as by_delay
+    from {{ ref('int_gates_6B_delay_laws') }}
+    where n_delays >= {{ gate_param('6B.R7', 'min_delays') }}
+),
+
 separability as (
     select * from {{ ref('int_gates_6B_separability') }}
 ),
@@ -303,6 +327,16 @@ metrics as (
            format('worst {} (median USD {}); {} of {} laws with >= {} flows', worst_law, worst_medians, n_laws,
                   n_policy_laws, {{ gate_param('6B.R6', 'min_law_flows') }}::int), null
     from law_metrics
+    union all
+    select '6B.R7', worst_ks, n_delays, false,
+           format('worst {}; {} of 4 delays with >= {}: {}', worst_delay, n_kinds,
+                  {{ gate_param('6B.R7', 'min_delays') }}::int, by_delay), null
+    from delay_metrics
+    union all
+    select '6B.R8', worst_jsd, n_flows, false,
+           format('worst {}; {} laws with >= {} first attempts', worst_law, n_laws,
+                  {{ gate_param('6B.R8', 'min_law_flows') }}::int), null
+    from law_shape_metrics
     union all
     select '6B.T23', max_auc, (select n from truth_metrics), false, 'AUC by column: ' || ranking, null
     from auc_metrics

@@ -329,7 +329,9 @@ def test_policy_thresholds_match_the_reference(gates_policy):
     assert sorted(k for k in g if k.startswith("6B.T")) == sorted(f"6B.T{i}" for i in range(1, 24))
     # the realism gates users check first (issue 18) are major, never part of the hard decision
     realism = [k for k in g if k.startswith("6B.R")]
-    assert realism and all(g[k]["tier"] == "major" and not g[k]["required"] for k in realism)
+    statistical = [k for k in g if k.startswith("5B.R")]
+    assert realism and statistical
+    assert all(g[k]["tier"] == "major" and not g[k]["required"] for k in realism + statistical)
     assert sorted(k for k in g if k.startswith("6B.")) == sorted([f"6B.T{i}" for i in range(1, 24)] + realism)
     assert {k for k in g if g[k]["tier"] == "hard"} >= {f"5B.T{i}" for i in range(1, 6)}
     assert gates_policy["certification"]["required_seeds"] == [42, 7, 101, 202]

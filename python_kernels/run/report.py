@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
+from python_kernels.core.geodesy import haversine_km
 from python_kernels.gates import scorers
 from python_kernels.run import report_plots as plots
 from python_kernels.run.runs import RECEIPT_FILE
@@ -189,6 +191,52 @@ def flow_section(con, run_dir: Path) -> list[str]:
                        {"sessions": [float(c) for _, c in sessions]}, "arrivals in the session", "sessions")]
 
 
+# in-person flows the distance-from-home panel reads at most (a keyed id is an even sample)
+MAX_DISTANCE_FLOWS = 2_000_000
+
+
+def mobility_section(con, run_dir: Path) -> list[str]:
+    """Where people pay in person: km from home by truth label; travellers' trips abroad."""
+    world = lambda name: f"read_parquet('{run_dir}/data/world/{name}/*.parquet')"  # noqa: E731
+    con.execute(f"""
+        create or replace temp view report_in_person as
+        select t.fraud_label, p.home_lat_deg, p.home_lon_deg, s.lat_deg, s.lon_deg, p.country_iso <> e.legal_country_iso
+                   as abroad, f.party_id, e.legal_country_iso, f.ts_utc, f.arrival_id
+        from {_behaviour(run_dir, 's3_flow_anchor_with_fraud')} as f
+        join {_behaviour(run_dir, 's1_arrival_entities')} as e using (arrival_id)
+        join {_behaviour(run_dir, 's4_flow_truth_labels')} as t using (flow_id)
+        join {world('world_sites')} as s on s.site_id = e.site_id
+        join {world('s1_party_base_6A')} as p on p.party_id = f.party_id
+        where f.flow_index = 0 and f.channel in ('POS', 'ATM', 'HYBRID')""")
+    n = con.execute("select count(*) from report_in_person").fetchone()[0]
+    if not n:
+        return []
+    step = max(1, -(-n // MAX_DISTANCE_FLOWS))
+    t = con.execute(f"""select fraud_label, home_lat_deg, home_lon_deg, lat_deg, lon_deg from report_in_person
+                        where arrival_id % {step} = 0""").fetchnumpy()
+    km = haversine_km(t["home_lat_deg"], t["home_lon_deg"], t["lat_deg"], t["lon_deg"])
+    edges = _log_edges(-1, 8, 4)
+    con.register("report_km", pa.table({"grp": t["fraud_label"], "value": km}))
+    series = _histogram(con, "select grp, value from report_km", edges)
+    con.unregister("report_km")
+    # a trip: a party's in-person payments in one foreign country, first to last
+    trips = con.execute("""
+        select least(ceil(epoch(max(ts_utc) - min(ts_utc)) / 86400)::int, 28) as days, count(*)
+        from report_in_person where abroad and fraud_label = 'LEGIT' group by party_id, legal_country_iso
+    """).fetchall()
+    spans = {}
+    for days, _ in trips:
+        spans[days] = spans.get(days, 0) + 1
+    labels = sorted(spans)
+    return [plots.log_hist("home-distance", "Where people pay in person: km from the party's home to the site, "
+                           "share of each truth label's in-person first attempts per log bin" + OUTER_BINS
+                           + (f" (every {step}th flow by arrival id)" if step > 1 else ""), edges, series,
+                           "km from home (log scale)", "share of flows"),
+            plots.bars("trips", "Trips abroad: days from a traveller's first to last legit in-person payment in "
+                       "one foreign country (28 = 28 or more; 0 = one day)", [str(d) for d in labels],
+                       {"trips": [float(spans[d]) for d in labels]}, "days paying in person there", "trips")]
+
+
 def fraud_section(con, run_dir: Path) -> list[str]:
     """Truth and bank-view fraud rates and case rates by merchant class; bank labels by truth subtype."""
     rows = con.execute(f"""
@@ -314,6 +362,7 @@ def render(run_dir) -> str:
             ("Amounts", amount_section(con, run_dir)),
             ("Auth latency", latency_section(con, run_dir)),
             ("Flows and sessions", flow_section(con, run_dir)),
+            ("Where people pay in person", mobility_section(con, run_dir)),
             ("Fraud and the bank's view", fraud_section(con, run_dir)),
             ("Separability at authorisation time", scorer_section(con, run_dir)),
             ("Case delays", case_delay_section(con, run_dir)),

@@ -228,3 +228,19 @@ select
     string_agg(printf('%s %.4f', {{ name_column }}, auc), ', ' order by auc desc, {{ name_column }}) as ranking
 from {{ relation }}
 {%- endmacro %}
+
+
+{#
+  One row: the worst of the rows of `relation` with at least `min_n` evidence in column `n`: the
+  largest `value` (worst), the `key` it belongs to (worst_key), how many rows qualified (n_rows)
+  and their summed evidence (n_evidence).
+#}
+{% macro worst_row(relation, value, key, n, min_n) -%}
+select
+    max({{ value }}) as worst,
+    arg_max({{ key }}, {{ value }}) as worst_key,
+    count(*) as n_rows,
+    sum({{ n }}) as n_evidence
+from {{ relation }}
+where {{ n }} >= {{ min_n }}
+{%- endmacro %}

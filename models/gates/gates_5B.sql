@@ -228,14 +228,8 @@ shape_jsd as (
 ),
 
 shape_metrics as (
-    select
-        max(jsd) as worst_jsd,
-        arg_max(grp, jsd) as worst_class,
-        count(*) as n_classes,
-        sum(n_p)::bigint as n_arrivals,
-        (select count(*) from shape_jsd) as n_all_classes
-    from shape_jsd
-    where n_p >= {{ gate_param('5B.R1', 'min_class_arrivals') }}
+    select w.*, (select count(*) from shape_jsd) as n_all_classes
+    from ({{ worst_row('shape_jsd', 'jsd', 'grp', 'n_p', gate_param('5B.R1', 'min_class_arrivals')) }}) as w
 ),
 
 -- The residual sd is sqrt(1 + mu/kappa) under NB2, so it depends on the bucket's mean: the band
@@ -365,8 +359,8 @@ metrics as (
            format('{} of {} active tzids not covered by the transition table', n_uncovered, n_active)
     from zone_coverage
     union all
-    select '5B.R1', worst_jsd, n_arrivals, false,
-           printf('worst %s; %d of %d classes with >= %d baseline arrivals', worst_class, n_classes, n_all_classes,
+    select '5B.R1', worst, n_evidence::bigint, false,
+           printf('worst %s; %d of %d classes with >= %d baseline arrivals', worst_key, n_rows, n_all_classes,
                   {{ gate_param('5B.R1', 'min_class_arrivals') }}::bigint)
     from shape_metrics
     union all

@@ -173,25 +173,16 @@ law_metrics as (
 
 -- R8: each amount law's realised amounts against the law itself (Jensen-Shannon, bins of ln USD)
 law_shape_metrics as (
-    select
-        max(jsd) as worst_jsd,
-        arg_max(law, jsd) as worst_law,
-        count(*) as n_laws,
-        sum(n_flows) as n_flows
-    from {{ ref('int_gates_6B_amount_laws') }}
-    where n_flows >= {{ gate_param('6B.R8', 'min_law_flows') }}
+    {{ worst_row(ref('int_gates_6B_amount_laws'), 'jsd', 'law', 'n_flows', gate_param('6B.R8', 'min_law_flows')) }}
 ),
 
 -- R7: each bank-view delay against its policy law (Kolmogorov-Smirnov)
 delay_metrics as (
     select
-        max(ks) as worst_ks,
-        arg_max(delay, ks) as worst_delay,
-        count(*) as n_kinds,
-        sum(n_delays) as n_delays,
-        string_agg(printf('%s %.4f (%d)', delay, ks, n_delays), ', ' order by delay) as by_delay
-    from {{ ref('int_gates_6B_delay_laws') }}
-    where n_delays >= {{ gate_param('6B.R7', 'min_delays') }}
+        w.*,
+        (select string_agg(printf('%s %.4f (%d)', delay, ks, n_delays), ', ' order by delay)
+         from {{ ref('int_gates_6B_delay_laws') }}) as by_delay
+    from ({{ worst_row(ref('int_gates_6B_delay_laws'), 'ks', 'delay', 'n_delays', gate_param('6B.R7', 'min_delays')) }}) as w
 ),
 
 separability as (
@@ -328,13 +319,13 @@ metrics as (
                   n_policy_laws, {{ gate_param('6B.R6', 'min_law_flows') }}::int), null
     from law_metrics
     union all
-    select '6B.R7', worst_ks, n_delays, false,
-           format('worst {}; {} of 4 delays with >= {}: {}', worst_delay, n_kinds,
+    select '6B.R7', worst, n_evidence, false,
+           format('worst {}; {} delays with >= {}: {}', worst_key, n_rows,
                   {{ gate_param('6B.R7', 'min_delays') }}::int, by_delay), null
     from delay_metrics
     union all
-    select '6B.R8', worst_jsd, n_flows, false,
-           format('worst {}; {} laws with >= {} first attempts', worst_law, n_laws,
+    select '6B.R8', worst, n_evidence, false,
+           format('worst {}; {} laws with >= {} first attempts', worst_key, n_rows,
                   {{ gate_param('6B.R8', 'min_law_flows') }}::int), null
     from law_shape_metrics
     union all

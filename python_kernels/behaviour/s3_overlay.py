@@ -29,7 +29,7 @@ TACTIC_FLAGS = ("amount_mutated", "device_swapped", "ip_swapped", "step_up_force
 # counter of an entity's cohort coin, stream combine(instance, entity id)
 C_COHORT = U64(0)
 # counters of a taken flow's stream combine(instance, flow_id)
-C_TAKE, C_AMOUNT, C_CARD_DECLINE, C_SCREEN, C_DEVICE, C_IP = U64(1), U64(2), U64(4), U64(5), U64(6), U64(7)
+C_TAKE, C_CARD_DECLINE, C_SCREEN, C_DEVICE, C_IP = U64(1), U64(4), U64(5), U64(6), U64(7)  # 2-3 free: the amount has its own stream
 C_STEP_UP, C_STEP_UP_FAIL, C_CHALLENGE_DELAY, C_COMPLETE_DELAY = U64(8), U64(9), U64(10), U64(11)
 C_REFUND, C_REFUND_DELAY, C_PROXY, C_PROXY_PICK = U64(12), U64(13), U64(14), U64(15)
 

@@ -3,6 +3,8 @@ dollars, of the first attempts of the baseline flows that follow it, beside the 
 median, and the Jensen-Shannon divergence of their amounts (bins of ln US dollars) from the law
 in the same currencies (python_kernels/gates/amount_laws.py). A flow follows its channel's law,
 or for purchases its merchant's MCC group's law."""
+from collections import Counter, defaultdict
+
 import pyarrow as pa
 
 from python_kernels.behaviour.s2_flows import amount_laws
@@ -67,17 +69,18 @@ def model(dbt, session):
 
 
 def _law_divergences(al, binned) -> dict:
-    """{law: JSD of its realised amount bins from the law mixed over the currencies as realised}."""
-    realised, per_currency = {}, {}
+    """{law: JSD of its realised amount bins from the law mixed over the currencies as realised};
+    `binned` rows are (law, currency, bin, flows) in a fixed order, so the sums are too."""
+    realised, per_currency = defaultdict(Counter), defaultdict(Counter)
     for law, currency, b, n in binned:
-        realised.setdefault(law, {})[b] = realised.get(law, {}).get(b, 0) + n
-        per_currency.setdefault(law, {})[currency] = per_currency.get(law, {}).get(currency, 0) + n
+        realised[law][b] += n
+        per_currency[law][currency] += n
     out = {}
     for law, counts in per_currency.items():
         total = sum(counts.values())
-        target: dict = {}
+        target = Counter()
         for currency, n in counts.items():
             for b, w in law_bins(al.params, al.laws.index(law), al.currencies.index(currency)).items():
-                target[b] = target.get(b, 0.0) + w * n / total
-        out[law] = jsd_bits({b: float(v) for b, v in realised[law].items()}, target)
+                target[b] += w * n / total
+        out[law] = jsd_bits(realised[law], target)
     return out

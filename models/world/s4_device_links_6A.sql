@@ -1,4 +1,5 @@
--- Device -> party / account / merchant edges: owners, household co-users, banking access, terminals.
+-- Device -> party / account / merchant edges: owners, household co-users, household members paying
+-- with the party's card, banking access, terminals.
 with devices as (
     select * from {{ ref('s4_device_base_6A') }}
 ),
@@ -31,6 +32,21 @@ household_users as (
     where d.is_household_shared
 ),
 
+household_card_users as (
+    -- a household member pays with the party's card from their own phone or computer: every such
+    -- device of the other members of a card-sharing household (party stream, P
+    -- graph.devices.p_household_card_sharing)
+    select d.device_id, p.party_id, null::bigint as account_id,
+           'HOUSEHOLD_CARD_USER' as link_role, null::bigint as merchant_id
+    from parties as p
+    join devices as d on d.household_id = p.household_id and d.primary_party_id <> p.party_id
+    join device_types as t on t.device_type = d.device_type
+    where not d.is_household_shared
+      and t.device_group in ('CONSUMER_MOBILE', 'CONSUMER_COMPUTER')
+      and rng_u01({{ stream('s4_device_links_6A.card_sharing', 'p.party_id') }}, 0)
+          < {{ pval('graph.devices.p_household_card_sharing') }}
+),
+
 account_access as (
     -- banking apps and browsers: each of the owner's accounts is reachable from a personal
     -- mobile or computer with p_account_access (device stream, account_id as the counter)
@@ -54,6 +70,8 @@ terminals as (
 select * from owners
 union all
 select * from household_users
+union all
+select * from household_card_users
 union all
 select * from account_access
 union all

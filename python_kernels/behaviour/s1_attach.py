@@ -57,6 +57,8 @@ class Candidates(NamedTuple):
     dev_ptr: np.ndarray       # devices per party
     dev_w: np.ndarray         # [device link, channel]
     dev_cand: np.ndarray      # device index of each device link
+    dev_from: np.ndarray      # per device: in use from this instant (renewals) until dev_until
+    dev_until: np.ndarray
     ip_ptr: np.ndarray        # IPs per device
     ip_cum: np.ndarray
     ip_carrier: np.ndarray    # per IP link: the country of its mobile carrier, -1 for no carrier IP
@@ -160,6 +162,34 @@ def _pick_weighted(u, w, col, lo, hi):
 
 
 @njit(inline="always", cache=True)
+def _own_device(u, k, lo, hi, t, cand):
+    """The device link in [lo, hi) a session on channel k at t starts on: among the identities in
+    use at t, with probability dev_w[., k], else (no such weight) uniformly; the whole slice
+    when none is in use."""
+    total = 0.0
+    n_live = 0
+    for d in range(lo, hi):
+        if cand.dev_from[cand.dev_cand[d]] <= t < cand.dev_until[cand.dev_cand[d]]:
+            total += cand.dev_w[d, k]
+            n_live += 1
+    if n_live == 0:
+        return lo + min(int(u * (hi - lo)), hi - lo - 1)
+    weighted = total > 0.0
+    target = u * total if weighted else float(min(int(u * n_live), n_live - 1))
+    acc = 0.0
+    last = -1
+    for d in range(lo, hi):
+        if cand.dev_from[cand.dev_cand[d]] <= t < cand.dev_until[cand.dev_cand[d]]:
+            w = cand.dev_w[d, k] if weighted else 1.0
+            if w > 0.0:
+                acc += w
+                last = d
+                if acc > target:
+                    return d
+    return last
+
+
+@njit(inline="always", cache=True)
 def _is_open(q, now, count, last_ts, start_ts, gap_us, span_us, max_arrivals):
     """Is party q's session still open at `now` (within the gap, the span and the size cap)?"""
     return (count[q] > 0 and now - last_ts[q] <= gap_us and now - start_ts[q] <= span_us
@@ -243,10 +273,7 @@ def _attach(seed, domain, a, cand, rules, walk, o):
             dev = cand.dev_cand[walk.cur_dev[p]]
             ip = walk.cur_ip[p]
         else:
-            d = _pick_weighted(rng.uniform(s, C_DEVICE), cand.dev_w, k, cand.dev_ptr[p], cand.dev_ptr[p + 1])
-            if d < 0:  # no device the channel prefers: any device of the party
-                nd = cand.dev_ptr[p + 1] - cand.dev_ptr[p]
-                d = cand.dev_ptr[p] + min(int(rng.uniform(s, C_DEVICE) * nd), nd - 1)
+            d = _own_device(rng.uniform(s, C_DEVICE), k, cand.dev_ptr[p], cand.dev_ptr[p + 1], t, cand)
             walk.cur_dev[p] = d
             dev = cand.dev_cand[d]
             ip = _network(s, rng.pick_cum(rng.uniform(s, C_IP), cand.ip_cum, cand.ip_ptr[dev], cand.ip_ptr[dev + 1]),

@@ -14,7 +14,7 @@ from python_kernels.core import rng
 from python_kernels.core.arrow import codes, column
 from python_kernels.core.geodesy import haversine_km
 from python_kernels.core.policies import policy_lookup
-from python_kernels.core.vocabulary import CHANNELS
+from python_kernels.core.vocabulary import CHANNELS, NO_TIME
 
 K = len(CHANNELS)
 
@@ -86,6 +86,10 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
     dev_sorted = dev_id[dev_order]
     d_code, d_labels = codes(devices, "device_type")
     dev_type = d_code[dev_order]
+    # when each identity is in use: from its renewal (else ever) until the next (else for ever)
+    bound = lambda name, fill: np.asarray(devices.column(name).cast(pa.int64()).fill_null(fill)  # noqa: E731
+                                          .to_numpy(), np.int64)[dev_order]
+    dev_from, dev_until = bound("active_from_utc", NO_TIME), bound("active_until_utc", -NO_TIME - 1)
 
     il_dev_ok = ip_links.filter(pa.compute.is_valid(ip_links.column("device_id")))
     il_dev = np.searchsorted(dev_sorted, column(il_dev_ok, "device_id").astype(np.int64))
@@ -104,7 +108,7 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
     has_ip = ip_ptr[1:] > ip_ptr[:-1]
 
     dl = device_links.filter(pa.compute.is_in(device_links.column("link_role"),
-                                              value_set=pa.array(["PRIMARY_OWNER", "SECONDARY_USER"])))
+                                              value_set=pa.array(list(att["device_role_weight"]))))
     dl_party = np.searchsorted(party_id, column(dl, "party_id").astype(np.int64))
     dl_dev = np.searchsorted(dev_sorted, column(dl, "device_id").astype(np.int64))
     dr_code, dr_labels = codes(dl, "link_role")
@@ -158,7 +162,7 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
         "pool_cum": np.cumsum(np.concatenate(weights)),
         "inst_ptr": inst_ptr, "inst_w": np.ascontiguousarray(inst_w), "inst_id": ins_id, "inst_account": acc_id[pos],
         "dev_ptr": dev_ptr, "dev_w": np.ascontiguousarray(dev_w), "dev_cand": dl_dev.astype(np.int64),
-        "device_id": dev_sorted,
+        "device_id": dev_sorted, "dev_from": dev_from, "dev_until": dev_until,
         "ip_ptr": ip_ptr, "ip_cum": np.cumsum(il_w), "ip_carrier": il_carrier,
         **_ip_pools(il_ip, ip_world, len(countries), policy["trips"]["local_ip_types"]),
         "site_ids": site_ids, "term_ptr": term_ptr, "term_dev": term_dev.astype(np.int64),

@@ -1,6 +1,6 @@
 -- Every attached entity exists and is linked as the 6A graph says: the account is the
 -- party's, the instrument draws on the account, the device is the party's own (owner or
--- household co-user) or a terminal of the arrival's site, the IP is linked to the device, or is
+-- household co-user) or a household member's paying with the party's card or a terminal of the arrival's site, the IP is linked to the device, or is
 -- another address of the carrier of one of the device's mobile IPs (carrier churn), or a hotel
 -- or public network abroad (a traveller's session, attachment.yaml trips.local_ip_types).
 with e as (
@@ -10,7 +10,7 @@ with e as (
 party_devices as (
     select distinct device_id, party_id
     from {{ ref('s4_device_links_6A') }}
-    where link_role in ('PRIMARY_OWNER', 'SECONDARY_USER')
+    where link_role in ('PRIMARY_OWNER', 'SECONDARY_USER', 'HOUSEHOLD_CARD_USER')
 ),
 
 terminals as (

@@ -61,14 +61,24 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0, policy=ATTACH):
             g.integers(0, 4, ins_acc.size)],
     })
     dev_owner = np.repeat(pid, g.integers(1, 4, n_parties))
+    # a third of the devices get a new identity (a successor of the same type) within the horizon
+    kind = np.array(["MOBILE_PHONE", "LAPTOP", "TABLET", "WEARABLE"])[g.integers(0, 4, dev_owner.size)]
+    renewed = np.flatnonzero(g.random(dev_owner.size) < 0.35)
+    at = g.integers(1, 3 * 86_400_000_000, renewed.size)
+    until = np.full(dev_owner.size, -NO_TIME - 1)
+    until[renewed] = at
+    dev_owner, kind = np.r_[dev_owner, dev_owner[renewed]], np.r_[kind, kind[renewed]]
+    since, until = np.r_[np.full(until.size, NO_TIME), at], np.r_[until, np.full(at.size, -NO_TIME - 1)]
     n_dev = dev_owner.size
     n_term = 2 * n_sites
+    bound = lambda us: pa.array(np.r_[us, np.zeros(n_term, np.int64)], pa.int64(),  # noqa: E731
+                                mask=np.r_[np.abs(us) == -(NO_TIME + 1), np.ones(n_term, bool)]).cast(pa.timestamp("us"))
     devices = pa.table({
         "device_id": 400_000 + np.arange(n_dev + n_term),
-        "device_type": np.r_[np.array(["MOBILE_PHONE", "LAPTOP", "TABLET", "WEARABLE"])[g.integers(0, 4, n_dev)],
-                             np.full(n_term, "POS_TERMINAL")],
+        "device_type": np.r_[kind, np.full(n_term, "POS_TERMINAL")],
         "site_id": pa.array(np.r_[np.zeros(n_dev, np.int64), 7_000 + np.arange(n_term) // 2],
                             mask=np.r_[np.ones(n_dev, bool), np.zeros(n_term, bool)]),
+        "active_from_utc": bound(since), "active_until_utc": bound(until),
     })
     shared = g.random(n_dev) < 0.15
     co_user = pid[g.integers(0, n_parties, shared.sum())]
@@ -121,6 +131,19 @@ def test_attach_matches_naive_oracle(world, params):
                                           a["site"], a["loc"])
     for name in slow:
         np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
+
+
+def test_sessions_start_on_device_identities_in_use(world, params):
+    """A renewed device's old identity is not used after the renewal, nor the new one before:
+    every session a customer starts on an own device starts on an identity active then, and
+    both identities of renewed devices are used."""
+    a = synthetic_arrivals()
+    out = s1_attach.Attacher(42, world, params).feed(**a)
+    own = out["session_start"] & ~np.isin(out["device"], world["term_dev"])
+    d, t = out["device"][own], a["ts_us"][own]
+    assert own.sum() > 1000
+    assert np.all((world["dev_from"][d] <= t) & (t < world["dev_until"][d]))
+    assert (world["dev_from"][d] > NO_TIME).sum() > 50 and (world["dev_until"][d] < -NO_TIME - 1).sum() > 50
 
 
 def test_travellers_go_online_through_the_destination_s_networks(params):

@@ -161,6 +161,30 @@ def test_party_devices_match_oracle(parties):
     assert shared[d_type == 3].mean() > shared[d_type == 0].mean()
 
 
+def test_device_renewals_match_oracle_and_rates(parties):
+    """Each device gets Poisson(rate x horizon) new identities at instants inside the horizon;
+    the identities of one device follow each other without gap or overlap."""
+    owner, d_type, _, _ = _devices(parties)
+    owner_ids = PARTY_ID_BASE + owner
+    rate = np.array([0.5, 0.3, 1.5, 1.5, 0.0])[d_type]
+    horizon = (1_700_000_000_000_000, 1_700_000_000_000_000 + 91 * 86_400_000_000)
+    got = devices.draw_renewals(SEED, owner_ids, rate, horizon, 4)
+    _eq(got, oracles_world.draw_renewals_naive(SEED, owner_ids, rate, horizon, 4))
+    src, since, until = got
+    per = np.bincount(src, minlength=owner.size) - 1
+    assert np.all(np.diff(src) >= 0) and per.min() >= 0 and per.max() <= 4
+    for t, r in ((2, 1.5), (0, 0.5)):  # mean renewals over a 91-day horizon
+        assert abs(per[d_type == t].mean() - r * 91 / 365.25) < 0.05
+    assert per[d_type == 4].sum() == 0
+    inner = since[1:][src[1:] == src[:-1]]
+    assert np.all((horizon[0] <= inner) & (inner < horizon[1]))
+    assert np.all(until[:-1][src[1:] == src[:-1]] == inner)   # the old identity ends as the new one starts
+    first = np.r_[True, src[1:] != src[:-1]]
+    assert np.all(since[first] == -devices.NEVER) and np.all(until[np.r_[first[1:], True]] == devices.NEVER)
+    with pytest.raises(ValueError, match="rate_per_year"):
+        devices.draw_renewals(SEED, owner_ids, -rate, horizon, 4)
+
+
 def test_terminals_match_oracle():
     sites = np.arange(500, dtype=np.int64) * 7919 + 11
     atm = np.arange(500) % 10 == 0

@@ -37,6 +37,9 @@ SCHEMA_OBJ = Obj({
         "max_per_party": Int(1, 100),
         "terminals_per_site": Dist(Enum(("1", "2", "3", "4", "5", "6"))),
         "p_account_access": PROB,
+        "renewals_per_year": Map(Num(0.0, 52.0), keys=Str(r"^[A-Z_]+$")),
+        "max_renewals": Int(0, 52),
+        "p_household_card_sharing": PROB,
     }),
     "ips": Obj({
         "p_phone_home_wifi": PROB,

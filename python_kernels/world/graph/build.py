@@ -221,6 +221,13 @@ def build_devices(ctx, parties, seg_table, dev_types, dev_mix, dev_os, merchants
     owner, d_type, d_os, shared = dev_k.draw_party_devices(
         ctx.seed, p["id"], p["type"], p["digital"], hh_size, [pol["extra_per_party"][t] for t in PARTY_TYPES],
         pol["digital_tilt"], pol["max_per_party"], type_w, os_w, [d["p_household_shared"] for d in dt])
+    unknown = sorted(set(pol["renewals_per_year"]) - set(dt_names))
+    if unknown:
+        raise ValueError(f"graph.devices.renewals_per_year: {', '.join(unknown)} not device types ({', '.join(dt_names)})")
+    rate = np.array([pol["renewals_per_year"].get(name, 0.0) for name in dt_names])[d_type]
+    src, active_from, active_until = dev_k.draw_renewals(ctx.seed, p["id"][owner], rate, horizon_us(ctx.preset),
+                                                         pol["max_renewals"])
+    owner, d_type, d_os, shared = owner[src], d_type[src], d_os[src], shared[src]
 
     # terminals at the physical sites of merchants that take cards in person
     m = rows(merchants, "merchant_id")
@@ -259,7 +266,15 @@ def build_devices(ctx, parties, seg_table, dev_types, dev_mix, dev_os, merchants
         "merchant_id": null_i64(np.concatenate([np.zeros(n_p, np.int64), merch_ids[site_row]]), ~is_party),
         "site_id": null_i64(np.concatenate([np.zeros(n_p, np.int64), site_ids[site_row]]), ~is_party),
         "home_country_iso": labels_at(isos, country),
+        "active_from_utc": _instants(pad(active_from, -dev_k.NEVER)),
+        "active_until_utc": _instants(pad(active_until, dev_k.NEVER)),
     })
+
+
+def _instants(us: np.ndarray) -> pa.Array:
+    """UTC microsecond instants; +-NEVER (no bound) as null."""
+    bounded = np.abs(us) < dev_k.NEVER
+    return pa.array(np.where(bounded, us, 0), pa.timestamp("us"), mask=~bounded)
 
 
 # ---- S4 IP links ---------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 Party devices (stream keyed by party_id): counter 0 the count, then per device j:
 1+3j type, 2+3j OS, 3+3j whether a multi-person household shares it. Terminals (stream
 keyed by site_id): counter 0 the count (1-3), 1+j the OS of terminal j.
+
+Renewals (stream keyed by party_id, device j of the party at counters j*(max_renewals+1)...):
+the first the number of times the device's identity is renewed within the horizon, the next ones
+the renewal times.
 """
 from __future__ import annotations
 
@@ -95,4 +99,56 @@ def draw_terminals(seed, site_ids, is_atm, count_weights, os_pos_weights, os_atm
     _terminals(seed, dom, *args, True, counts, e, e)
     out = [np.empty(int(counts.sum()), np.int64) for _ in range(2)]
     _terminals(seed, dom, *args, False, counts, *out)
+    return tuple(out)
+
+
+NEVER = np.iinfo(np.int64).max
+
+
+@njit(cache=True)
+def _renewals(seed, domain, owner_ids, rate, lo_us, hi_us, max_r, out_src, out_from, out_until):
+    """Writes the identities of every device in row order when out_src has room, and returns their count."""
+    years = (hi_us - lo_us) / (365.25 * 86400e6)
+    o = 0
+    j = 0
+    times = np.empty(max_r, np.int64)
+    for i in range(owner_ids.shape[0]):
+        j = j + 1 if i > 0 and owner_ids[i] == owner_ids[i - 1] else 0
+        s = rng.stream_key(seed, domain, U64(owner_ids[i]))
+        base = U64(j * (max_r + 1))
+        n = min(rng.poisson(s, base, rate[i] * years), max_r)
+        for r in range(n):
+            times[r] = lo_us + min(int(rng.uniform(s, base + U64(1 + r)) * (hi_us - lo_us)), hi_us - lo_us - 1)
+        times[:n].sort()
+        if o + n + 1 <= out_src.shape[0]:
+            for r in range(n + 1):
+                out_src[o + r] = i
+                out_from[o + r] = times[r - 1] if r > 0 else -NEVER
+                out_until[o + r] = times[r] if r < n else NEVER
+        o += n + 1
+    return o
+
+
+def draw_renewals(seed, owner_ids, rate_per_year, horizon_us, max_renewals,
+                  domain="s4_device_base_6A.renewals"):
+    """The identities each customer device has over the horizon: a phone replaced, an app
+    reinstalled, a browser's cookies cleared give the bank a new device id on the same owner.
+
+    owner_ids: the owner's party id per device row, devices of one party adjacent; rate_per_year:
+    renewals per device and year (Poisson over the horizon, at most max_renewals, at uniform times).
+    Returns (source row, active_from, active_until) per identity, in row order, the original first;
+    the original is active from -NEVER and the last identity until NEVER.
+    """
+    owner_ids = np.ascontiguousarray(owner_ids, dtype=np.int64)
+    rate = np.ascontiguousarray(rate_per_year, dtype=np.float64)
+    lo, hi = (int(x) for x in horizon_us)
+    if rate.shape != owner_ids.shape or np.any(rate < 0):
+        raise ValueError("rate_per_year must be a non-negative rate per device row")
+    if hi <= lo or max_renewals < 0:
+        raise ValueError("the horizon must be non-empty and max_renewals >= 0")
+    seed, dom = U64(rng.check_seed(seed)), U64(rng.domain_id(domain))
+    e = np.empty(0, np.int64)
+    n = _renewals(seed, dom, owner_ids, rate, lo, hi, int(max_renewals), e, e, e)
+    out = [np.empty(n, np.int64) for _ in range(3)]
+    _renewals(seed, dom, owner_ids, rate, lo, hi, int(max_renewals), *out)
     return tuple(out)

@@ -129,10 +129,18 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
         elif st["dev"] >= 0 and t["dev_w"][st["dev"], k] > 0:
             dev, ip = int(t["dev_cand"][st["dev"]]), st["ip"]
         else:
-            d = pick_weighted(u(8), t["dev_w"], k, t["dev_ptr"][q], t["dev_ptr"][q + 1])
-            if d < 0:
-                nd = t["dev_ptr"][q + 1] - t["dev_ptr"][q]
-                d = int(t["dev_ptr"][q] + min(int(u(8) * nd), nd - 1))
+            links = range(t["dev_ptr"][q], t["dev_ptr"][q + 1])
+            live = [d for d in links if t["dev_from"][t["dev_cand"][d]] <= now < t["dev_until"][t["dev_cand"][d]]]
+            weights = {d: t["dev_w"][d, k] for d in live if t["dev_w"][d, k] > 0}
+            if weights:  # an identity in use now, by the channel's weights
+                acc, target, d = 0.0, u(8) * sum(weights.values()), None
+                for d, w in weights.items():
+                    acc += w
+                    if acc > target:
+                        break
+            else:  # uniformly among those in use, else among all
+                among = live or list(links)
+                d = among[min(int(u(8) * len(among)), len(among) - 1)]
             dev = int(t["dev_cand"][d])
             ip = pick_cum(u(9), t["ip_cum"], t["ip_ptr"][dev], t["ip_ptr"][dev + 1])
             carrier = int(t["ip_carrier"][ip])

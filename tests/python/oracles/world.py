@@ -120,6 +120,25 @@ def draw_party_devices_naive(seed, party_ids, party_type, digital, household_siz
     return tuple(np.array(c, np.bool_ if k == 3 else np.int64) for k, c in enumerate(cols))
 
 
+def draw_renewals_naive(seed, owner_ids, rate_per_year, horizon_us, max_renewals,
+                        domain="s4_device_base_6A.renewals"):
+    """Identities per device row: the original, then one per renewal at sorted uniform instants."""
+    dom = U64(rng.domain_id(domain))
+    lo, hi = horizon_us
+    never = np.iinfo(np.int64).max
+    rows, seen = [], {}
+    for i, pid in enumerate(owner_ids):
+        j = seen[pid] = seen.get(pid, -1) + 1  # the device's ordinal among its owner's
+        s = U64(rng.stream_key(U64(seed), dom, U64(pid)))
+        base = j * (max_renewals + 1)
+        years = (hi - lo) / (365.25 * 86_400e6)
+        n = min(rng.poisson(s, U64(base), rate_per_year[i] * years), max_renewals)
+        cuts = sorted(lo + min(int(rng.uniform(s, U64(base + 1 + r)) * (hi - lo)), hi - lo - 1) for r in range(n))
+        bounds = [-never] + cuts + [never]
+        rows += [(i, bounds[r], bounds[r + 1]) for r in range(n + 1)]
+    return tuple(np.array(c, np.int64) for c in zip(*rows))
+
+
 def draw_terminals_naive(seed, site_ids, is_atm, count_weights, os_pos_weights, os_atm_weights,
                          domain="s4_device_base_6A.terminals"):
     dom = U64(rng.domain_id(domain))

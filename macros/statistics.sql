@@ -3,18 +3,28 @@
   exact_sum (or are exact integer/half-integer sums), so values do not depend on threads.
 #}
 
-{# Cramér's V of columns `a` and `b`: sqrt((sum O^2/(R C) - 1) / (min(r, c) - 1)); null with one row or column class. #}
-{% macro cramers_v(relation, a, b) -%}
+{# The contingency table of columns `a` and `b` as {v, chi2, dof}: Pearson's chi-square
+   n (sum O^2/(R C) - 1) on (r - 1)(c - 1) degrees of freedom and Cramér's V
+   sqrt(chi2 / n / (min(r, c) - 1)); v is null with one row or column class. #}
+{% macro contingency(relation, a, b) -%}
 (
     with cells as (
         select {{ a }} as ka, {{ b }} as kb, count(*)::double as o from {{ relation }} group by all
     ),
     ra as (select ka, sum(o) as r from cells group by ka),
-    cb as (select kb, sum(o) as c from cells group by kb)
-    select sqrt(greatest({{ exact_sum('o * o / (ra.r * cb.c)') }} - 1, 0)
-                / nullif(least((select count(*) from ra), (select count(*) from cb)) - 1, 0))
-    from cells join ra using (ka) join cb using (kb)
+    cb as (select kb, sum(o) as c from cells group by kb),
+    s as (
+        select greatest({{ exact_sum('o * o / (ra.r * cb.c)') }} - 1, 0) as phi2,
+               (select sum(r) from ra) as n, (select count(*) from ra) as nr, (select count(*) from cb) as nc
+        from cells join ra using (ka) join cb using (kb)
+    )
+    select {'v': sqrt(phi2 / nullif(least(nr, nc) - 1, 0)), 'chi2': n * phi2, 'dof': (nr - 1) * (nc - 1)} from s
 )
+{%- endmacro %}
+
+{# Cramér's V of columns `a` and `b` (see contingency). #}
+{% macro cramers_v(relation, a, b) -%}
+({{ contingency(relation, a, b) }}).v
 {%- endmacro %}
 
 {# Cohen's d of `x` between rows where `flag` is true and false (pooled sample sd), absolute. #}

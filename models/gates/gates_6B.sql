@@ -42,6 +42,12 @@ class_bank as (
     select demand_class, avg(is_fraud_bank_view::int) as bank_rate from labelled group by demand_class
 ),
 
+-- T5: bank label against demand class, Pearson's chi-square and Cramér's V
+class_label_table as (
+    select x.c.v as v, x.c.chi2 as chi2, x.c.dof as dof
+    from (select {{ contingency('labelled', 'demand_class', 'bank_label') }} as c) as x
+),
+
 -- policy audit for T22: campaign types claimed by more than one truth rule
 rule_collisions as (
     select count(*) as n
@@ -228,9 +234,10 @@ metrics as (
     select '6B.T4', campaign_not_legit, n_campaign, false, format('{} campaign flows', n_campaign), null
     from truth_metrics
     union all
-    select '6B.T5', {{ cramers_v('labelled', 'demand_class', 'bank_label') }}, n, false,
-           format('{} flows, {} classes', n, (select count(*) from class_bank)), null
-    from truth_metrics
+    select '6B.T5', t5.v, n, false,
+           format('{} flows, {} classes; chi-square {} on {} degrees of freedom', n, (select count(*) from class_bank),
+                  round(t5.chi2, 1), t5.dof), null
+    from truth_metrics, class_label_table as t5
     union all
     select '6B.T6', {{ cohens_d('labelled', 'amount_usd', 'is_fraud_bank_view') }}, n, false,
            format('{} bank-view fraud flows, amounts in USD', (select count(*) filter (where is_fraud_bank_view) from labelled)),

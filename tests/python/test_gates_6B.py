@@ -2,6 +2,7 @@
 the same metrics computed naively in Python from the run's rows."""
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -74,3 +75,22 @@ def test_attachment_gate_matches_the_entities(run):
     assert 0 < min(shares)
     assert evidence["6B.T20"] == len(rows)
     assert values["6B.T20"] == pytest.approx(sum(shares) / 3, rel=1e-12)
+
+
+def test_class_label_gate_matches_scipy_chi_square(run):
+    """6B.T5 (Cramér's V of bank label vs demand class) and the chi-square in its detail agree
+    with scipy's contingency test on the same rows."""
+    from scipy.stats import chi2_contingency
+    con, values, _ = run
+    cells = con.execute("""select demand_class, bank_label, count(*) from int_gates_6B_flows group by all""").fetchall()
+    rows, cols = sorted({c[0] for c in cells}), sorted({c[1] for c in cells})
+    table = np.zeros((len(rows), len(cols)))
+    for r, c, n in cells:
+        table[rows.index(r), cols.index(c)] = n
+    chi2, _, dof, _ = chi2_contingency(table, correction=False)
+    v = np.sqrt(chi2 / table.sum() / (min(table.shape) - 1))
+    # the macro's exact sum keeps each cell's term to a fixed number of decimals
+    assert values["6B.T5"] == pytest.approx(v, rel=1e-6)
+    detail = con.execute("select detail from gates_6B where gate_id = '6B.T5'").fetchone()[0]
+    got = re.search(r"chi-square ([0-9.]+) on ([0-9]+) degrees of freedom", detail)
+    assert float(got[1]) == pytest.approx(chi2, rel=1e-6, abs=0.05) and int(got[2]) == dof

@@ -72,7 +72,8 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0, policy=ATTACH):
     n_dev = dev_owner.size
     n_term = 2 * n_sites
     bound = lambda us: pa.array(np.r_[us, np.zeros(n_term, np.int64)], pa.int64(),  # noqa: E731
-                                mask=np.r_[np.abs(us) == -(NO_TIME + 1), np.ones(n_term, bool)]).cast(pa.timestamp("us"))
+                                mask=np.r_[(us == NO_TIME) | (us == -NO_TIME - 1), np.ones(n_term, bool)]
+                                ).cast(pa.timestamp("us"))
     devices = pa.table({
         "device_id": 400_000 + np.arange(n_dev + n_term),
         "device_type": np.r_[kind, np.full(n_term, "POS_TERMINAL")],

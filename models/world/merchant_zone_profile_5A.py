@@ -1,11 +1,12 @@
-"""Weekly expected demand of every 5A zone: keyed Pareto per-site volume × zone multipliers."""
+"""Weekly expected demand of every 5A zone: keyed Pareto per-site volume × zone multipliers,
+with no merchant above its cap of a country's demand."""
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from python_kernels.core import rng
 from python_kernels.core.arrow import column
 from python_kernels.dbt_io import run_context
-from python_kernels.world.intensity import zone_weekly_volume
+from python_kernels.world.intensity import cap_country_share, zone_weekly_volume
 
 
 def model(dbt, session):
@@ -23,6 +24,9 @@ def model(dbt, session):
         column(zones, "clip_max_per_site_weekly"), scale["zone_jitter_sigma"],
         column(zones, "zone_site_count"), column(zones, "scale_factor"),
         scale["soft_cap_weekly"], scale["soft_cap_excess_slope"], scale["hard_cap_mult"])
+    share_factor = cap_country_share(column(zones, "legal_country_iso"), merchant_id, weekly,
+                                     scale["max_country_share"], scale["share_floor_merchants"])
+    per_site, weekly = per_site * share_factor, weekly * share_factor
     weekly_col = pa.array(weekly, pa.float64())
     out = pa.table({
         "merchant_id": zones.column("merchant_id"),

@@ -123,6 +123,47 @@ def zone_weekly_volume(merchant_streams, zone_streams, median, alpha, clip, jitt
     return per_site, weekly
 
 
+def cap_country_share(country, merchant_id, weekly, max_share, floor_merchants):
+    """Scale each merchant's zones so that no merchant carries more than its cap of a country's demand.
+
+    The cap in a country with n merchants is max(max_share, floor_merchants / n): a country the
+    closed world samples with few merchants keeps that many leaders instead of being flattened.
+    Capped merchants end at the common level L = cap · (country total after capping), found by
+    water-filling over the merchants sorted by demand; the others keep theirs. Returns the
+    factor (≤ 1) for every zone row.
+    """
+    country = np.asarray(country)
+    merchant_id = np.asarray(merchant_id)
+    weekly = np.asarray(weekly, dtype=np.float64)
+    if not (country.shape == merchant_id.shape == weekly.shape):
+        raise ValueError("country, merchant_id and weekly need one entry per zone")
+    if not 0 < max_share <= 1 or floor_merchants < 1:
+        raise ValueError("max_share must be in (0, 1] and floor_merchants >= 1")
+    if np.any(weekly < 0):
+        raise ValueError("weekly demand must be >= 0")
+    factor = np.ones(weekly.size)
+    pairs, zone_pair = np.unique(np.stack([country.astype(str), merchant_id.astype(str)]), axis=1,
+                                 return_inverse=True)
+    totals = np.bincount(zone_pair.ravel(), weights=weekly, minlength=pairs.shape[1])
+    pair_factor = np.ones(pairs.shape[1])
+    for c in np.unique(pairs[0]):
+        members = np.flatnonzero(pairs[0] == c)
+        t = totals[members]
+        cap = max(max_share, floor_merchants / members.size)
+        if cap >= 1.0:
+            continue
+        desc = np.sort(t)[::-1]
+        rest = np.concatenate([np.cumsum(desc[::-1])[::-1], [0.0]])
+        for k in range(members.size):
+            level = cap * rest[k] / (1.0 - k * cap)
+            if desc[k] <= level:
+                break
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pair_factor[members] = np.where(t > level, level / t, 1.0)
+    factor[:] = pair_factor[zone_pair.ravel()]
+    return factor
+
+
 # ---- calendar: local dates -------------------------------------------------------------------
 
 def is_business_day(d: date, weekend: set, holidays: set) -> bool:

@@ -146,6 +146,31 @@ def test_zone_weekly_volume_matches_oracle_and_caps():
     assert np.all(weekly > 0)
 
 
+def test_country_share_cap_matches_oracle_and_holds():
+    rnd = np.random.default_rng(7)
+    n = 400
+    country = np.array(["NZ", "CH", "FR", "KE"])[rnd.integers(0, 4, n)]
+    merchant = rnd.integers(0, 40, n)
+    weekly = rnd.pareto(1.1, n) * 100.0
+    weekly[merchant == 3] *= 500.0  # one chain far above any cap
+    weekly[::37] = 0.0
+    factor = intensity.cap_country_share(country, merchant, weekly, 0.15, 2)
+    assert factor == pytest.approx(oracles_world.cap_country_share_naive(country, merchant, weekly, 0.15, 2),
+                                   rel=1e-9, abs=1e-12)
+    assert np.all((factor > 0) & (factor <= 1))
+    for c in np.unique(country):
+        rows = country == c
+        m_tot = np.bincount(merchant[rows], weights=weekly[rows] * factor[rows])
+        cap = max(0.15, 2 / np.count_nonzero(np.bincount(merchant[rows])))
+        assert m_tot.max() <= cap * m_tot.sum() * (1 + 1e-9)
+        # a merchant's zones in one country share one factor, and merchant 3 is cut
+        for m in np.unique(merchant[rows]):
+            assert np.ptp(factor[rows & (merchant == m)]) == 0
+    assert factor[merchant == 3].max() < 0.5
+    with pytest.raises(ValueError, match="max_share"):
+        intensity.cap_country_share(country, merchant, weekly, 0.0, 2)
+
+
 def test_payday_dates_follow_rules_on_local_business_days():
     sat_sun, fri_sat = {6, 7}, {5, 6}
     # Jan 2026: 31st is a Saturday -> Friday 30th; 15th is a Thursday

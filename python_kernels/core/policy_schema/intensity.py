@@ -30,6 +30,8 @@ _SCHEMA = Obj({
         "soft_cap_weekly": POS,
         "soft_cap_excess_slope": PROB,
         "hard_cap_mult": Num(1.0, 10.0),
+        "max_country_share": Num(0.01, 1.0),
+        "share_floor_merchants": Int(1, 100),
         "low_volume_weekly": Num(0.0),
         "high_volume_weekly": POS,
     }),

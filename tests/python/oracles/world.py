@@ -176,6 +176,28 @@ def zone_weekly_volume_naive(m_stream, z_stream, median, alpha, clip, jitter_sig
     return per_site, (min(cap + slope * (w - cap), hard * cap) if w > cap else w)
 
 
+def cap_country_share_naive(country, merchant_id, weekly, max_share, floor_merchants):
+    """Oracle: per country, repeat t_m <- min(original t_m, cap * sum t) until it stops moving
+    (a decreasing fixed-point iteration, where the kernel solves for the level directly)."""
+    totals = {}
+    for c, m, w in zip(country, merchant_id, weekly):
+        totals[(c, m)] = totals.get((c, m), 0.0) + float(w)
+    factor = {}
+    for c in {c for c, _ in totals}:
+        orig = {m: t for (cc, m), t in totals.items() if cc == c}
+        cap = max(max_share, floor_merchants / len(orig))
+        cur = dict(orig)
+        for _ in range(100000):
+            total = sum(cur.values())
+            nxt = {m: min(orig[m], cap * total) for m in orig}
+            if all(abs(nxt[m] - cur[m]) <= 1e-13 * total for m in orig):
+                break
+            cur = nxt
+        for m in orig:
+            factor[(c, m)] = cur[m] / orig[m] if orig[m] > 0 else 1.0
+    return np.array([factor[(c, m)] for c, m in zip(country, merchant_id)])
+
+
 def offset_at_naive(tzid: str, t_utc_us: int) -> int:
     """Oracle: zoneinfo directly."""
     t = _EPOCH + timedelta(microseconds=int(t_utc_us))

@@ -1,9 +1,10 @@
 """6B S2: one row per baseline flow: each arrival's payment attempt plus the retries of a
-declined attempt, with the arrival's lineage and entities, the amount in the merchant's
-currency, the outcome and the instant of every event the flow has (s2_event_stream_baseline
-unpivots them). Draws are keyed by flow_id (outcomes, timings) and arrival_id (amount), so
-the flows of an arrival do not depend on which chunk they are computed in. The amount follows
-the channel's law, or for purchases the law of the merchant's MCC group.
+declined attempt, with the arrival's lineage and entities, the amount in the currency charged
+(the site's country's, or a virtual merchant's own), the outcome and the instant of every event
+the flow has (s2_event_stream_baseline unpivots them). Draws are keyed by flow_id (outcomes,
+timings) and arrival_id (amount), so the flows of an arrival do not depend on which chunk they
+are computed in. The amount follows the channel's law, or for purchases the law of the
+merchant's MCC group.
 """
 import numpy as np
 import pyarrow as pa
@@ -22,16 +23,24 @@ LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_se
 def model(dbt, session):
     dbt.config(materialized="dataset")
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
-    laws = s2_flows.amount_laws(ctx.policies["flows"], dbt.ref("world_countries").to_arrow_table(),
-                                dbt.ref("world_currencies").to_arrow_table())
+    countries = dbt.ref("world_countries").to_arrow_table()
+    laws = s2_flows.amount_laws(ctx.policies["flows"], countries, dbt.ref("world_currencies").to_arrow_table())
     session.register("s2_entities", dbt.ref("s1_arrival_entities"))
     session.register("s2_merchants", dbt.ref("world_merchants"))
+    session.register("s2_countries", countries)
     stage = Stage(session, "s2_flow_anchor_baseline")
     for lo, hi in arrival_windows(session, "s2_entities", ctx.preset["chunk_rows"]):
         arr = session.sql("""
-            select e.*, m.currency_code, m.currency_minor_units, m.amount_group
+            -- a site charges in its country's currency (a chain's shops abroad price locally); a
+            -- virtual merchant's web store charges in the merchant's own
+            select
+                e.*,
+                if(e.is_virtual, m.currency_code, c.currency_code) as currency_code,
+                if(e.is_virtual, m.currency_minor_units, c.currency_minor_units) as currency_minor_units,
+                m.amount_group
             from s2_entities as e
             join s2_merchants as m using (merchant_id)
+            join s2_countries as c on c.country_iso = e.legal_country_iso
             where e.arrival_id >= $1::bigint and e.arrival_id < $2::bigint
             order by e.arrival_id
         """, params=[lo, hi]).to_arrow_table()

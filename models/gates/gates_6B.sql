@@ -9,7 +9,8 @@
   Sessions and attachment (T19, T20). T21 counts the policy branches passing B; T22 the rule
   guard; T23 the best single non-label column's AUC for truth (int_gates_6B_auc); R6 each amount
   law's median against its policy and R8 its whole shape (int_gates_6B_amount_laws); R7 each
-  bank-view delay against its law (int_gates_6B_delay_laws); R1-R3 where legit customers are
+  bank-view delay against its law (int_gates_6B_delay_laws); R9 each sector's channel mix against
+  the policy's (int_gates_6B_channel_mix); R1-R3 where legit customers are
   (int_gates_6B_mobility: geo-velocity, travel abroad, e-commerce from abroad); R4 a transparent
   scorer on auth_features (int_gates_6B_separability), R5 what id values say
   (int_gates_6B_id_leakage). The flow-level
@@ -191,6 +192,11 @@ delay_metrics as (
     from ({{ worst_row(ref('int_gates_6B_delay_laws'), 'ks', 'delay', 'n_delays', gate_param('6B.R7', 'min_delays')) }}) as w
 ),
 
+-- R9: each sector's channel mix against the mix the policy implies (Jensen-Shannon)
+channel_mix_metrics as (
+    {{ worst_row(ref('int_gates_6B_channel_mix'), 'jsd', 'mcc_sector', 'n_arrivals', gate_param('6B.R9', 'min_sector_arrivals')) }}
+),
+
 separability as (
     select * from {{ ref('int_gates_6B_separability') }}
 ),
@@ -335,6 +341,11 @@ metrics as (
            format('worst {}; {} laws with >= {} first attempts', worst_key, n_rows,
                   {{ gate_param('6B.R8', 'min_law_flows') }}::int), null
     from law_shape_metrics
+    union all
+    select '6B.R9', worst, n_evidence, false,
+           format('worst {}; {} sectors with >= {} arrivals', worst_key, n_rows,
+                  {{ gate_param('6B.R9', 'min_sector_arrivals') }}::int), null
+    from channel_mix_metrics
     union all
     select '6B.T23', max_auc, (select n from truth_metrics), false, 'AUC by column: ' || ranking, null
     from auc_metrics

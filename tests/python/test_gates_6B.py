@@ -94,3 +94,49 @@ def test_class_label_gate_matches_scipy_chi_square(run):
     detail = con.execute("select detail from gates_6B where gate_id = '6B.T5'").fetchone()[0]
     got = re.search(r"chi-square ([0-9.]+) on ([0-9]+) degrees of freedom", detail)
     assert float(got[1]) == pytest.approx(chi2, rel=1e-6, abs=0.05) and int(got[2]) == dof
+
+
+def _channel_mix_jsd(merchants: dict, arrivals: list, policies: dict) -> dict:
+    """Per sector, the Jensen-Shannon divergence (bits, scipy) of realised arrival channels from
+    the mix the policy gives each arrival's merchant."""
+    from scipy.spatial.distance import jensenshannon
+    p_vh = policies["arrivals"]["routing"]["p_virtual_hybrid"]
+    p_rail = policies["attachment"]["channels"]["p_bank_rail_by_sector"]
+    channels = ["ECOM", "BANK_RAIL", "HYBRID", "ATM", "POS"]
+    realised, expected = defaultdict(Counter), defaultdict(lambda: np.zeros(len(channels)))
+    for merchant_id, channel in arrivals:
+        sector, mode, group, is_atm = merchants[merchant_id]
+        virtual = {"VIRTUAL_ONLY": 1.0, "HYBRID": p_vh}.get(mode, 0.0)
+        # each arrival's chance of each channel: virtual or card-not-present arrivals are remote
+        remote = virtual if group != "card_not_present" else 1.0
+        physical = 1.0 - remote
+        expected[sector] += [remote * (1 - p_rail[sector]), remote * p_rail[sector],
+                             physical * (group == "mixed"), physical * (group == "card_present" and is_atm),
+                             physical * (group == "card_present" and not is_atm)]
+        realised[sector][channel] += 1
+    return {s: (sum(realised[s].values()),
+                jensenshannon([realised[s][c] for c in channels], expected[s], base=2) ** 2)
+            for s in expected}
+
+
+def test_channel_mix_gate_matches_the_arrivals_and_can_fail(run):
+    """6B.R9 against the same divergence computed per arrival in Python; the realised mix of a
+    sector whose hybrid-merchant payments in person are relabelled POS scores far above B."""
+    from python_kernels.core.policies import load_policies
+    con, values, evidence = run
+    policies = load_policies(Path(__file__).resolve().parents[2] / "policies").values
+    merchants = {m: rest for m, *rest in con.execute("""
+        select m.merchant_id, m.mcc_sector, v.virtual_mode, v.channel_group, c.is_atm
+        from world_merchants as m join world_virtual_classification as v using (merchant_id)
+        join world_mccs as c using (mcc)""").fetchall()}
+    arrivals = con.execute("select merchant_id, channel from s1_arrival_entities").fetchall()
+    by_sector = _channel_mix_jsd(merchants, arrivals, policies)
+    min_n = GATES["6B.R9"]["params"]["min_sector_arrivals"]
+    counted = {s: v for s, v in by_sector.items() if v[0] >= min_n}
+    assert len(counted) > 1
+    assert evidence["6B.R9"] == sum(n for n, _ in counted.values())
+    assert values["6B.R9"] == pytest.approx(max(j for _, j in counted.values()), rel=1e-6, abs=1e-9)
+    hybrid = Counter(merchants[m][0] for m, c in arrivals if c == "HYBRID" and merchants[m][0] in counted)
+    sector = max(hybrid, key=hybrid.get)
+    relabelled = [(m, "POS" if c == "HYBRID" and merchants[m][0] == sector else c) for m, c in arrivals]
+    assert _channel_mix_jsd(merchants, relabelled, policies)[sector][1] > GATES["6B.R9"]["b"]

@@ -6,8 +6,9 @@ in person) and a ring of recently active parties per country. People are somewhe
 in-person arrival at a site takes its party from the cells of homes around the site (distance
 decay), and never a party that could not have travelled there since its last in-person payment
 (further than `min_km` at more than `max_kmh`), nor one away on a trip elsewhere; a draw that
-could not is drawn again. In-person payments abroad are made by travellers on their trip there. The walk is sequential by nature (whether a session is open depends on
-earlier arrivals), so it is single-threaded and its state can be carried from one chunk of
+could not is drawn again. In-person payments abroad are made by travellers on their trip there,
+and a share of those at home by domestic travellers staying nearby. The walk is sequential by
+nature (whether a session is open depends on earlier arrivals), so it is single-threaded and its state can be carried from one chunk of
 arrivals to the next: the result does not depend on chunking. Draws per arrival come from the
 stream (seed, "6B.s1.attach", arrival_id) with the counters named below.
 
@@ -20,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from python_kernels.behaviour.s1_locality import NEVER, can_be_here, in_locality, local_party, visitor
+from python_kernels.behaviour.s1_locality import NEVER, can_be_here, in_locality, local_party, network, visitor
 from python_kernels.core import rng
 from python_kernels.core.vocabulary import CHANNELS
 
@@ -38,8 +39,7 @@ C_TERMINAL_PICK = U64(7)
 C_DEVICE = U64(8)
 C_IP = U64(9)
 # 10-17 and 40-43: the locality draws (s1_locality)
-C_TRIP_IP, C_TRIP_IP_PICK = U64(60), U64(61)  # a traveller's session on the destination's network
-C_CARRIER, C_CARRIER_PICK = U64(62), U64(63)  # a mobile session on another address of its carrier
+# 60-63: the network a session goes online through (s1_locality.network)
 RULE_FOLLOW_UP, RULE_HOME, RULE_FOREIGN = 0, 1, 2  # index into vocabulary.ATTACH_RULES
 
 
@@ -62,6 +62,7 @@ class Candidates(NamedTuple):
     ip_ptr: np.ndarray        # IPs per device
     ip_cum: np.ndarray
     ip_carrier: np.ndarray    # per IP link: the country of its mobile carrier, -1 for no carrier IP
+    ip_tunnel: np.ndarray     # per IP link: a VPN exit (it hides whatever network carries it)
     carrier_ip_ptr: np.ndarray  # per country: its mobile carriers' addresses (positions after the trip IPs')
     term_ptr: np.ndarray      # terminals per site
     term_dev: np.ndarray
@@ -82,6 +83,16 @@ class Candidates(NamedTuple):
     away_start: np.ndarray
     away_end: np.ndarray
     trip_ip_ptr: np.ndarray   # per country: the IPs a traveller's device may take there (positions after the links')
+    home_country: np.ndarray  # per party
+    dtrip_ptr: np.ndarray     # domestic trips per destination home cell, by start
+    dtrip_party: np.ndarray
+    dtrip_start: np.ndarray
+    dtrip_end: np.ndarray
+    dtrip_max_us: int         # the longest domestic trip
+    dom_start: np.ndarray     # per party: its domestic trip (start = end: none) and where it stays
+    dom_end: np.ndarray
+    dom_lat: np.ndarray
+    dom_lon: np.ndarray
 
 
 class Rules(NamedTuple):
@@ -100,6 +111,8 @@ class Rules(NamedTuple):
     max_kmh: float            # the fastest door-to-door travel
     p_local_ip: float         # a session on a trip goes online through the destination's networks
     p_carrier_churn: float    # a session on a mobile IP gets a fresh address of its carrier
+    stay_km: float            # on a domestic trip, payments in person stay this close to the destination
+    p_visitor: float          # an in-person payment tries a domestic visitor before residents
 
 
 class Walk(NamedTuple):
@@ -276,7 +289,7 @@ def _attach(seed, domain, a, cand, rules, walk, o):
             d = _own_device(rng.uniform(s, C_DEVICE), k, cand.dev_ptr[p], cand.dev_ptr[p + 1], t, cand)
             walk.cur_dev[p] = d
             dev = cand.dev_cand[d]
-            ip = _network(s, rng.pick_cum(rng.uniform(s, C_IP), cand.ip_cum, cand.ip_ptr[dev], cand.ip_ptr[dev + 1]),
+            ip = network(s, rng.pick_cum(rng.uniform(s, C_IP), cand.ip_cum, cand.ip_ptr[dev], cand.ip_ptr[dev + 1]),
                           p, t, cand, rules)
             walk.cur_ip[p] = ip
         walk.ring[c, walk.ring_pos[c]] = p
@@ -288,27 +301,6 @@ def _attach(seed, domain, a, cand, rules, walk, o):
         o.session_id[i] = walk.session[p]
         o.rule[i] = rule
         o.session_start[i] = not continuing
-
-
-@njit(inline="always", cache=True)
-def _network(s, ip, p, t, cand, rules):
-    """The IP a session of party p's own device starts on: its device link's `ip`, or another
-    address of that IP's mobile carrier (p_carrier_churn), or on a trip a network of the
-    destination (p_local_ip)."""
-    carrier = cand.ip_carrier[ip]
-    if carrier >= 0 and rng.uniform(s, C_CARRIER) < rules.p_carrier_churn:
-        ip = _in_slice(rng.uniform(s, C_CARRIER_PICK), cand.carrier_ip_ptr, carrier, ip)
-    dest = cand.away_dest[p]
-    if dest >= 0 and cand.away_start[p] <= t < cand.away_end[p] and rng.uniform(s, C_TRIP_IP) < rules.p_local_ip:
-        ip = _in_slice(rng.uniform(s, C_TRIP_IP_PICK), cand.trip_ip_ptr, dest, ip)
-    return ip
-
-
-@njit(inline="always", cache=True)
-def _in_slice(u, ptr, j, fallback):
-    """A uniform position of slice j of ptr, `fallback` when the slice is empty."""
-    n = ptr[j + 1] - ptr[j]
-    return ptr[j] + min(int(u * n), n - 1) if n > 0 else fallback
 
 
 class Attacher:

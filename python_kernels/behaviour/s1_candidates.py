@@ -100,10 +100,10 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
     ip_world = _ip_world(ips, countries)
     at = np.searchsorted(ip_world["id"], il_ip)
     il_carrier = np.where(ip_world["type"][at] == "MOBILE", ip_world["country"][at], -1)
+    il_tunnel = ip_world["type"][at] == "VPN_PROXY"
     ip_sort = np.lexsort((il_ip, il_dev))
-    il_dev, il_ip, il_w, il_carrier = il_dev[ip_sort], il_ip[ip_sort], il_w[ip_sort], il_carrier[ip_sort]
-    keep = il_w > 0
-    il_dev, il_ip, il_w, il_carrier = il_dev[keep], il_ip[keep], il_w[keep], il_carrier[keep]
+    keep = ip_sort[il_w[ip_sort] > 0]
+    il_dev, il_ip, il_w, il_carrier, il_tunnel = il_dev[keep], il_ip[keep], il_w[keep], il_carrier[keep], il_tunnel[keep]
     ip_ptr = _csr(il_dev, dev_sorted.size)
     has_ip = ip_ptr[1:] > ip_ptr[:-1]
 
@@ -153,9 +153,12 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
         if ptr[n_c * K + k + 1] == ptr[n_c * K + k]:
             raise ValueError(f"no party can make {ch} payments (check attachment weights in attachment.yaml)")
 
+    locality = _locality(parties, party_weight, sites, policy["locality"])
+    trips = _trips(seed, party_id, party_country, cross, countries, horizon_us, policy["trips"])
     return {
-        **_locality(parties, party_weight, sites, policy["locality"]),
-        **_trips(seed, party_id, party_country, cross, countries, horizon_us, policy["trips"]),
+        **locality, **trips,
+        **_domestic_trips(seed, party_id, party_country, locality, trips, horizon_us, policy["trips"]["domestic"]),
+        "home_country": party_country,
         "n_countries": n_c,
         "party_id": party_id, "party_country": party_country, "party_weight": np.ascontiguousarray(party_weight),
         "pool_ptr": np.array(ptr, np.int64), "pool_party": np.concatenate(members).astype(np.int64),
@@ -163,7 +166,7 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
         "inst_ptr": inst_ptr, "inst_w": np.ascontiguousarray(inst_w), "inst_id": ins_id, "inst_account": acc_id[pos],
         "dev_ptr": dev_ptr, "dev_w": np.ascontiguousarray(dev_w), "dev_cand": dl_dev.astype(np.int64),
         "device_id": dev_sorted, "dev_from": dev_from, "dev_until": dev_until,
-        "ip_ptr": ip_ptr, "ip_cum": np.cumsum(il_w), "ip_carrier": il_carrier,
+        "ip_ptr": ip_ptr, "ip_cum": np.cumsum(il_w), "ip_carrier": il_carrier, "ip_tunnel": il_tunnel,
         **_ip_pools(il_ip, ip_world, len(countries), policy["trips"]["local_ip_types"]),
         "site_ids": site_ids, "term_ptr": term_ptr, "term_dev": term_dev.astype(np.int64),
     }
@@ -205,6 +208,7 @@ def _locality(parties: pa.Table, party_weight: np.ndarray, sites: pa.Table, loc:
         "near_ptr": _csr(site_of, site_id.size), "near_cell": near_cell.astype(np.int64),
         "near_cum": np.ascontiguousarray(np.cumsum(c_weight[:, near_cell] * decay[None, :], axis=1)),
         "cell_ptr": cell_ptr, "cell_party": order.astype(np.int64), "cell_cum": np.ascontiguousarray(cell_cum),
+        "home_cell": cell_of.astype(np.int64), "home_lat": lat, "home_lon": lon,
     }
 
 
@@ -231,6 +235,18 @@ def _ip_pools(il_ip: np.ndarray, ip_world: dict, n_countries: int, trip_types: l
     return {"ip_id": np.concatenate(ids), **out}
 
 
+def _trip_windows(s, c_start: int, c_days: int, trips: dict, horizon_us):
+    """Per stream: a trip of lognormal days (median_days, sigma; one to max_days) whose start is
+    uniform over the instants that make it overlap the horizon. Returns start, duration and the
+    longest duration (us); counters c_start and c_days, c_days + 1."""
+    day = 86_400_000_000
+    max_us = int(trips["max_days"] * day)
+    days = np.exp(np.log(trips["median_days"]) + trips["sigma"] * rng.normals(s, c_days))
+    dur = np.clip(np.round(days * day), day, max_us).astype(np.int64)
+    lo, hi = horizon_us
+    return (lo - dur + np.floor(rng.uniforms(s, c_start) * (hi - lo + dur))).astype(np.int64), dur, max_us
+
+
 def _trips(seed, party_id, party_country, cross, countries: list, horizon_us, trips: dict) -> dict:
     """Who travels abroad during the horizon, when and where. Party i travels with P = p_abroad x
     its cross-border propensity / the mean one (at most 1), in a window of lognormal days that
@@ -240,12 +256,7 @@ def _trips(seed, party_id, party_country, cross, countries: list, horizon_us, tr
     n = party_id.size
     s = rng.stream_keys(seed, "6B.s1.trip", party_id)
     p = np.minimum(trips["p_abroad"] * cross / max(cross.mean(), 1e-12), 1.0) if n else np.zeros(0)
-    day = 86_400_000_000
-    max_us = int(trips["max_days"] * day)
-    days = np.exp(np.log(trips["median_days"]) + trips["sigma"] * rng.normals(s, 2))
-    dur = np.clip(np.round(days * day), day, max_us).astype(np.int64)
-    lo, hi = horizon_us
-    start = (lo - dur + np.floor(rng.uniforms(s, 1) * (hi - lo + dur))).astype(np.int64)
+    start, dur, max_us = _trip_windows(s, 1, 2, trips, horizon_us)
     w = np.array([trips["destination_weight"].get(c, 0.0) for c in countries], np.float64)
     dest = np.full(n, -1, np.int64)
     if w.sum() > 0:
@@ -265,6 +276,43 @@ def _trips(seed, party_id, party_country, cross, countries: list, horizon_us, tr
     }
 
 
+def _domestic_trips(seed, party_id, party_country, homes: dict, abroad: dict, horizon_us, dom: dict) -> dict:
+    """Who travels within their own country, when and where. Party i takes a trip with P = p_trip,
+    in a window of lognormal days that overlaps the horizon, to the home of a party of its country
+    drawn uniformly (destinations go where people live) that lies at least min_km from its own
+    home (three draws, else it stays home); a trip that would overlap its trip abroad is not taken.
+    Trips come indexed by the destination's home cell, by start. Stream (seed, "6B.s1.trip", party
+    id): counter 7 the coin, 8 the start, 9-10 the duration, 11-13 the destination draws."""
+    n = party_id.size
+    s = rng.stream_keys(seed, "6B.s1.trip", party_id)
+    start, dur, max_us = _trip_windows(s, 8, 9, dom, horizon_us)
+    lat, lon, home_cell = homes["home_lat"], homes["home_lon"], homes["home_cell"]
+    by_country = np.argsort(party_country, kind="stable")
+    c_ptr = _csr(party_country[by_country], int(party_country.max()) + 1 if n else 0)
+    size = c_ptr[party_country + 1] - c_ptr[party_country] if n else np.zeros(0, np.int64)
+    dest = np.full(n, -1, np.int64)
+    for ctr in (11, 12, 13):
+        todo = np.flatnonzero(dest < 0)
+        pick = by_country[c_ptr[party_country[todo]] + np.minimum(
+            np.floor(rng.uniforms(s[todo], ctr) * size[todo]).astype(np.int64), size[todo] - 1)]
+        far = haversine_km(lat[todo], lon[todo], lat[pick], lon[pick]) >= dom["min_km"]
+        dest[todo[far]] = pick[far]
+    overlaps = (abroad["away_dest"] >= 0) & (start < abroad["away_end"]) & (abroad["away_start"] < start + dur)
+    go = (rng.uniforms(s, 7) < dom["p_trip"]) & (dest >= 0) & ~overlaps
+    who = np.flatnonzero(go)
+    cell = home_cell[dest[who]]
+    order = np.lexsort((who, start[who], cell))
+    who, cell = who[order], cell[order]
+    at = np.where(go, dest, 0)
+    return {
+        "dtrip_ptr": np.searchsorted(cell, np.arange(home_cell.max() + 2 if n else 1)).astype(np.int64),
+        "dtrip_party": who.astype(np.int64), "dtrip_start": start[who], "dtrip_end": start[who] + dur[who],
+        "dtrip_max_us": max_us,
+        "dom_start": np.where(go, start, 0), "dom_end": np.where(go, start + dur, 0),
+        "dom_lat": np.where(go, lat[at], 0.0), "dom_lon": np.where(go, lon[at], 0.0),
+    }
+
+
 def attachment_params(policy: dict) -> dict:
     att, ses = policy["attachment"], policy["sessions"]
     per = lambda m: np.array([m[ch] for ch in CHANNELS], np.float64)  # noqa: E731
@@ -277,5 +325,7 @@ def attachment_params(policy: dict) -> dict:
         "in_person": np.array([ch in policy["locality"]["in_person_channels"] for ch in CHANNELS], np.bool_),
         "tries": int(policy["locality"]["tries"]), "min_km": float(policy["locality"]["min_km"]),
         "max_kmh": float(policy["locality"]["max_kmh"]), "p_local_ip": float(policy["trips"]["p_local_ip"]),
+        "stay_km": float(policy["trips"]["domestic"]["stay_km"]),
+        "p_visitor": float(policy["trips"]["domestic"]["p_visitor"]),
         "p_carrier_churn": float(att["p_mobile_ip_churn"]),
     }

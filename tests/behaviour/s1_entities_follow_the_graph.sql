@@ -2,7 +2,8 @@
 -- party's, the instrument draws on the account, the device is the party's own (owner or
 -- household co-user) or a household member's paying with the party's card or a terminal of the arrival's site, the IP is linked to the device, or is
 -- another address of the carrier of one of the device's mobile IPs (carrier churn), or a hotel
--- or public network abroad (a traveller's session, attachment.yaml trips.local_ip_types).
+-- or public network (a traveller's session, abroad or on a domestic trip: attachment.yaml
+-- trips.local_ip_types; who is on a trip is not published, the kernel tests check the rule).
 with e as (
     select * from {{ ref('s1_arrival_entities') }}
 ),
@@ -29,10 +30,6 @@ device_carriers as (
     select distinct di.device_id, i.country_iso
     from device_ips as di join ips as i using (ip_id)
     where i.ip_type = 'MOBILE'
-),
-
-homes as (
-    select party_id, country_iso from {{ ref('s1_party_base_6A') }}
 )
 
 select e.arrival_id, 'account not owned by the party' as problem
@@ -49,14 +46,13 @@ left join party_devices as pd on pd.device_id = e.device_id and pd.party_id = e.
 left join terminals as t on t.device_id = e.device_id and t.site_id = e.site_id
 where pd.device_id is null and t.device_id is null
 union all
-select e.arrival_id, 'IP neither linked to the device, nor its carrier''s, nor a network abroad'
+select e.arrival_id, 'IP neither linked to the device, nor its carrier''s, nor a traveller''s network'
 from e
 join ips as i on i.ip_id = e.ip_id
-join homes as h on h.party_id = e.party_id
 left join device_ips as di on di.device_id = e.device_id and di.ip_id = e.ip_id
 left join device_carriers as dc on dc.device_id = e.device_id and dc.country_iso = i.country_iso and i.ip_type = 'MOBILE'
 where di.device_id is null and dc.device_id is null
-    and not (i.ip_type in ('HOTEL_TRAVEL', 'PUBLIC_WIFI') and i.country_iso <> h.country_iso)
+    and i.ip_type not in ('HOTEL_TRAVEL', 'PUBLIC_WIFI')
 union all
 select e.arrival_id, 'IP unknown'
 from e left join ips as i on i.ip_id = e.ip_id

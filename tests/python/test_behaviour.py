@@ -98,7 +98,8 @@ def synthetic_world(n_parties=300, n_sites=20, seed=0, policy=ATTACH):
     # the IPs: home, mobile and hotel networks, some in a country outside the world (skipped)
     ip_ids = np.unique(ip_links.column("ip_id").to_numpy())
     ips = pa.table({"ip_id": ip_ids,
-                    "ip_type": np.array(["RESIDENTIAL", "MOBILE", "HOTEL_TRAVEL"])[g.integers(0, 3, ip_ids.size)],
+                    "ip_type": np.array(["RESIDENTIAL", "MOBILE", "HOTEL_TRAVEL", "VPN_PROXY"])[
+                        g.integers(0, 4, ip_ids.size)],
                     "country_iso": np.array(COUNTRIES + ["XX"])[g.integers(0, 4, ip_ids.size)]})
     return attachment_tables(42, COUNTRIES, parties, SEGMENTS, accounts, instruments, devices, device_links,
                              ip_links, ips, sites, (0, 3 * 86_400_000_000), policy)
@@ -150,7 +151,8 @@ def test_sessions_start_on_device_identities_in_use(world, params):
 def test_travellers_go_online_through_the_destination_s_networks(params):
     """Everybody travels and every session on a trip takes a network of the destination: the
     walk agrees with the oracle, and an IP of the trip pools is only ever a traveller's, there."""
-    policy = {**ATTACH, "trips": {**ATTACH["trips"], "p_abroad": 1.0}}
+    no_domestic = {**ATTACH["trips"]["domestic"], "p_trip": 0.0}
+    policy = {**ATTACH, "trips": {**ATTACH["trips"], "p_abroad": 1.0, "domestic": no_domestic}}
     world = synthetic_world(policy=policy)
     everywhere = {**params, "p_local_ip": 1.0}
     a = synthetic_arrivals()
@@ -170,9 +172,12 @@ def test_travellers_go_online_through_the_destination_s_networks(params):
     assert on_trip_ip.sum() > 100 and not on_trip_ip[~away_at(started)].any()
     dest = world["away_dest"][q[on_trip_ip]]
     assert np.all((ptr[dest] <= fast["ip"][on_trip_ip]) & (fast["ip"][on_trip_ip] < ptr[dest + 1]))
-    # sessions a traveller starts on its own device while away all take the destination's networks
+    # sessions a traveller starts on its own device while away take the destination's networks,
+    # but on a VPN exit: the VPN hides the local network
     own = fast["session_start"] & away & (a["site"] < 0)
-    assert own.sum() > 50 and on_trip_ip[own].all()
+    links = world["ip_tunnel"].size
+    vpn = (fast["ip"] < links) & world["ip_tunnel"][np.minimum(fast["ip"], links - 1)]
+    assert own.sum() > 50 and (own & vpn).sum() > 5 and on_trip_ip[own & ~vpn].all() and not on_trip_ip[own & vpn].any()
     # none without the rule
     plain = s1_attach.Attacher(42, world, {**params, "p_local_ip": 0.0}).feed(**a)
     assert not ((plain["ip"] >= ptr[0]) & (plain["ip"] < ptr[-1])).any()
@@ -250,14 +255,15 @@ def test_sessions_follow_the_gap_rule_and_entities_stay_in_the_graph(world, para
     starts = out["session_start"].astype(bool)
     np.testing.assert_array_equal(out["session_id"][starts], a["arrival_id"][starts])
     # instrument, device and IP candidates belong to the party / device (or the IP is a network of
-    # the party's trip destination, or a mobile carrier's address)
+    # the party's trip destination, abroad or at home, or a mobile carrier's address)
     for i in range(0, a["arrival_id"].size, 97):
         p = party[i]
         assert world["inst_ptr"][p] <= out["instrument"][i] < world["inst_ptr"][p + 1]
         d = out["device"][i]
-        dest = world["away_dest"][p]
+        trip_pool = lambda c: c >= 0 and world["trip_ip_ptr"][c] <= out["ip"][i] < world["trip_ip_ptr"][c + 1]  # noqa: E731
+        domestic = world["dom_start"][p] < world["dom_end"][p]
         assert (world["ip_ptr"][d] <= out["ip"][i] < world["ip_ptr"][d + 1]
-                or dest >= 0 and world["trip_ip_ptr"][dest] <= out["ip"][i] < world["trip_ip_ptr"][dest + 1]
+                or trip_pool(world["away_dest"][p]) or domestic and trip_pool(world["home_country"][p])
                 or world["carrier_ip_ptr"][0] <= out["ip"][i] < world["carrier_ip_ptr"][-1])
     # session-first: follow-ups exist and multi-arrival sessions are common
     assert (out["rule"] == 0).mean() > 0.05
@@ -496,6 +502,63 @@ def test_in_person_payments_are_local_and_reachable(world, params):
     anywhere = {**params, "min_km": 1e9}
     _, jumps = _impossible_share(a, s1_attach.Attacher(42, world, anywhere).feed(**a), world, params)
     assert jumps > impossible + 0.02
+
+
+def test_domestic_trips_go_far_at_home_and_never_overlap_a_trip_abroad():
+    big = synthetic_world(n_parties=6000)
+    dom = ATTACH["trips"]["domestic"]
+    going = big["dom_start"] < big["dom_end"]
+    abroad = big["away_dest"] >= 0
+    # the policy share among parties who stay home from abroad; none overlaps a trip abroad
+    assert abs(going[~abroad].mean() - dom["p_trip"]) < 0.03 and going[abroad].mean() < dom["p_trip"]
+    assert not (going & abroad & (big["dom_start"] < big["away_end"]) & (big["away_start"] < big["dom_end"])).any()
+    days = (big["dom_end"] - big["dom_start"])[going] / 86_400_000_000
+    assert days.min() >= 1 and days.max() <= dom["max_days"] and abs(np.median(days) - dom["median_days"]) < 0.5
+    assert np.all((big["dom_end"][going] > 0) & (big["dom_start"][going] < 3 * 86_400_000_000))
+    # destinations are homes of the party's own country, at least min_km from its own home
+    centre = CENTRES[big["home_country"]]
+    assert np.all(np.abs(big["dom_lat"][going] - centre[going, 0]) <= 1.5 + 1e-9)
+    assert np.all(np.abs(big["dom_lon"][going] - centre[going, 1]) <= 1.5 + 1e-9)
+    lat, lon = big["home_lat"], big["home_lon"]
+    assert np.all(_km(lat[going], lon[going], big["dom_lat"][going], big["dom_lon"][going]) >= dom["min_km"])
+    # the per-cell trip lists hold exactly these trips, sorted by start, in the destination's cell
+    assert big["dtrip_party"].size == going.sum()
+    for g in range(big["dtrip_ptr"].size - 1):
+        sl = slice(big["dtrip_ptr"][g], big["dtrip_ptr"][g + 1])
+        assert np.all(np.diff(big["dtrip_start"][sl]) >= 0)
+        assert np.all(big["dtrip_start"][sl] == big["dom_start"][big["dtrip_party"][sl]])
+
+
+def test_domestic_travellers_pay_in_person_where_they_stay(params):
+    """Half the parties take a domestic trip and visitors are often tried first: the walk agrees with the
+    oracle; a party on a trip pays in person within stay_km of where it stays (but for rare
+    fallbacks), and visitors make a share of the in-person payments far from their homes."""
+    policy = {**ATTACH, "trips": {**ATTACH["trips"], "domestic": {**ATTACH["trips"]["domestic"], "p_trip": 0.5}}}
+    world = synthetic_world(policy=policy)
+    rules = {**params, "p_visitor": 0.5}
+    a = synthetic_arrivals(n=12000)
+    fast = s1_attach.Attacher(42, world, rules).feed(**a)
+    slow = oracles_behaviour.attach_naive(42, world, rules, a["arrival_id"], a["ts_us"], a["country"], a["channel"],
+                                          a["site"], a["loc"])
+    for name in slow:
+        np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
+    q, t = fast["party"], a["ts_us"]
+    # a site's country is its index mod 3 in the synthetic world
+    at_home = (a["loc"] % 3 == a["country"]) & (world["home_country"][q] == a["country"])
+    here = params["in_person"][a["channel"]] & (a["loc"] >= 0) & at_home
+    on_trip = here & (world["dom_start"][q] <= t) & (t < world["dom_end"][q])
+    lat, lon = world["loc_lat"][a["loc"]], world["loc_lon"][a["loc"]]
+    stay = _km(world["dom_lat"][q], world["dom_lon"][q], lat, lon)
+    # the rest: fallbacks when no draw in `tries` could be there (300 parties, 20 sites)
+    assert on_trip.sum() > 200 and (stay[on_trip] <= rules["stay_km"]).mean() > 0.9
+    home_lat, home_lon = world["home_lat"], world["home_lon"]
+    far = _km(home_lat[q], home_lon[q], lat, lon) > ATTACH["trips"]["domestic"]["min_km"]
+    assert (on_trip & far).sum() > 100
+    # no visitor is tried without the rule: fewer in-person payments far from home
+    plain = s1_attach.Attacher(42, world, {**rules, "p_visitor": 0.0}).feed(**a)
+    far_plain = _km(home_lat[plain["party"]], home_lon[plain["party"]], lat, lon) > ATTACH["trips"]["domestic"]["min_km"]
+    at_home_plain = (a["loc"] % 3 == a["country"]) & (world["home_country"][plain["party"]] == a["country"])
+    assert (here & far).sum() > (params["in_person"][a["channel"]] & (a["loc"] >= 0) & at_home_plain & far_plain).sum()
 
 
 def test_trips_go_abroad_overlap_the_horizon_and_follow_the_share():

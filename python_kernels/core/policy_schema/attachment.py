@@ -36,7 +36,8 @@ SCHEMA_NODE = Obj({
         "in_person_channels": List(Enum(CHANNELS)),
         "cell_deg": Num(0.01, 10.0),
         "decay_km": Num(0.1, 10_000.0),
-        "tries": Int(1, 16),
+        # the draws' counters (s1_locality) leave room for four tries
+        "tries": Int(1, 4),
         "min_km": Num(0.0, 1000.0),
         "max_kmh": Num(1.0, 2000.0),
     }),
@@ -48,6 +49,15 @@ SCHEMA_NODE = Obj({
         "destination_weight": Map(Num(0.0, None), keys=Str(r"^[A-Z]{2}$")),
         "p_local_ip": PROB,
         "local_ip_types": List(Enum(IP_TYPES)),
+        "domestic": Obj({
+            "p_trip": PROB,
+            "median_days": Num(0.1, 365.0),
+            "sigma": Num(0.0, 3.0),
+            "max_days": Num(1.0, 365.0),
+            "min_km": Num(0.0, 20_000.0),
+            "stay_km": Num(0.0, 20_000.0),
+            "p_visitor": PROB,
+        }),
     }),
     "sessions": Obj({
         "inactivity_gap_seconds": Num(1.0, 86400.0),

@@ -22,15 +22,22 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
     party = {}
     in_person_at = {}  # party -> (instant, lat, lon) of its last payment in person
 
-    def km_from_last(q, lat, lon):
-        _, la, lo = in_person_at[q]
+    def km_between(la, lo, lat, lon):
         p1, p2 = math.radians(la), math.radians(lat)
         h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon - lo) / 2) ** 2
         return 2 * 6371.0088 * math.asin(math.sqrt(min(h, 1.0)))
 
+    def km_from_last(q, lat, lon):
+        return km_between(in_person_at[q][1], in_person_at[q][2], lat, lon)
+
+    def on_domestic_trip(q, now):
+        return t["dom_start"][q] <= now < t["dom_end"][q]
+
     def reachable(q, now, c, lat, lon):
         if t["away_dest"][q] >= 0 and t["away_dest"][q] != c and t["away_start"][q] <= now < t["away_end"][q]:
             return False  # away on a trip to another country
+        if on_domestic_trip(q, now) and km_between(t["dom_lat"][q], t["dom_lon"][q], lat, lon) > p["stay_km"]:
+            return False  # away on a trip elsewhere in the country
         if q not in in_person_at:
             return True
         km = km_from_last(q, lat, lon)
@@ -99,7 +106,20 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
             if here >= 0 and rule == 1:
                 lo, hi = t["near_ptr"][here], t["near_ptr"][here + 1]
                 near = t["near_cum"][k]
-                if hi > lo and near[hi - 1] > (near[lo - 1] if lo > 0 else 0.0):
+                found = False
+                if hi > lo and near[hi - 1] > (near[lo - 1] if lo > 0 else 0.0) and u(44) < p["p_visitor"]:
+                    for r in range(p["tries"]):  # a domestic traveller staying in a home cell around the site
+                        cell = t["near_cell"][pick_cum(u(45 + 2 * r), near, lo, hi)]
+                        under_way = [j for j in range(t["dtrip_ptr"][cell], t["dtrip_ptr"][cell + 1])
+                                     if now - t["dtrip_max_us"] < t["dtrip_start"][j] <= now]
+                        if not under_way:
+                            continue
+                        j = under_way[min(int(u(46 + 2 * r) * len(under_way)), len(under_way) - 1)]
+                        cand = int(t["dtrip_party"][j])
+                        if t["dtrip_end"][j] > now and t["party_weight"][cand, k] > 0 and reachable(cand, now, c, lat, lon):
+                            q, found = cand, True
+                            break
+                if not found and hi > lo and near[hi - 1] > (near[lo - 1] if lo > 0 else 0.0):
                     for r in range(p["tries"]):
                         cell = t["near_cell"][pick_cum(u(10 + 2 * r), near, lo, hi)]
                         cand = int(t["cell_party"][pick_cum(u(11 + 2 * r), t["cell_cum"][k], t["cell_ptr"][cell],
@@ -142,14 +162,16 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
                 among = live or list(links)
                 d = among[min(int(u(8) * len(among)), len(among) - 1)]
             dev = int(t["dev_cand"][d])
-            ip = pick_cum(u(9), t["ip_cum"], t["ip_ptr"][dev], t["ip_ptr"][dev + 1])
+            ip = link = pick_cum(u(9), t["ip_cum"], t["ip_ptr"][dev], t["ip_ptr"][dev + 1])
             carrier = int(t["ip_carrier"][ip])
             if carrier >= 0 and u(62) < p["p_carrier_churn"]:
                 pool = list(range(t["carrier_ip_ptr"][carrier], t["carrier_ip_ptr"][carrier + 1]))
                 if pool:
                     ip = pool[min(int(u(63) * len(pool)), len(pool) - 1)]
-            dest = int(t["away_dest"][q])
-            if dest >= 0 and t["away_start"][q] <= now < t["away_end"][q] and u(60) < p["p_local_ip"]:
+            dest = int(t["away_dest"][q]) if t["away_start"][q] <= now < t["away_end"][q] else -1
+            if on_domestic_trip(q, now):
+                dest = int(t["home_country"][q])
+            if dest >= 0 and not t["ip_tunnel"][link] and u(60) < p["p_local_ip"]:  # a VPN hides the local network
                 there = list(range(t["trip_ip_ptr"][dest], t["trip_ip_ptr"][dest + 1]))  # the destination's networks
                 if there:
                     ip = there[min(int(u(61) * len(there)), len(there) - 1)]

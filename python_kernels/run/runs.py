@@ -167,9 +167,10 @@ def claim_run_dir(run_dir: Path, identity: dict) -> None:
         except (OSError, ValueError):
             existing = None
         if existing != identity:
+            differ = (f" They differ in {_differences(existing, identity)}." if isinstance(existing, dict) else "")
             raise RunError(
                 f"run directory {run_dir} belongs to another run "
-                f"({_describe(existing)}); this run is {_describe(identity)}. "
+                f"({_describe(existing)}); this run is {_describe(identity)}.{differ} "
                 "Choose another --run-dir, or delete that directory if you mean to replace it.", ExitCode.RUN_DIR_TAKEN)
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise RunError(
@@ -215,6 +216,17 @@ def _describe(identity) -> str:
         return "unreadable identity"
     return (f"preset={identity.get('preset')} seed={identity.get('seed')} "
             f"parameter_hash={str(identity.get('parameter_hash'))[:12]}")
+
+
+# what each identity field stands for, to say why two runs are not the same run
+_IDENTITY_MEANING = {"seed": "the seed", "preset": "the preset",
+                     "parameter_hash": "the policies (parameter_hash)",
+                     "manifest_fingerprint": "the world definition (seed CSVs, preset knobs or tzdata: manifest_fingerprint)"}
+
+
+def _differences(existing: dict, identity: dict) -> str:
+    keys = sorted(k for k in set(existing) | set(identity) if existing.get(k) != identity.get(k))
+    return ", ".join(_IDENTITY_MEANING.get(k, k) for k in keys)
 
 
 def link_parquet(parts, source: Path, target: Path) -> int:

@@ -1,6 +1,7 @@
 """One runner process per directory: racing takers, stale locks of killed or reused pids, a live
-holder never taken over, release on errors. Holders are small Python processes taking the lock
-through python_kernels.run.lock and sleeping, not builds."""
+holder never taken over, release on errors; a directory of another run refused, naming what
+differs. Holders are small Python processes taking the lock through python_kernels.run.lock and
+sleeping, not builds."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import runner
-from python_kernels.run import lock
+from python_kernels.run import lock, runs
 from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.runs import PROJECT_DIR, RunError
 
@@ -152,3 +153,18 @@ def test_the_lock_is_released_on_errors_and_held_again_by_the_same_process(tmp_p
             raise ValueError("the build failed")
     assert not lock.lock_path(target).exists()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_run_directory_of_another_identity_is_refused_naming_the_difference(tmp_path):
+    """Two runs with the same seed, preset and policies but another world definition are not one
+    run: the refusal says which part of the identity differs, and leaves the directory as it was."""
+    target = tmp_path / "small-seed7"
+    mine = {"manifest_fingerprint": "a" * 64, "parameter_hash": "b" * 64, "preset": "small", "seed": 7}
+    runs.claim_run_dir(target, mine)
+    before = (target / runs.IDENTITY_FILE).read_text()
+    with pytest.raises(RunError, match=r"differ in the world definition \(seed CSVs") as refused:
+        runs.claim_run_dir(target, {**mine, "manifest_fingerprint": "c" * 64})
+    assert refused.value.exit_code is ExitCode.RUN_DIR_TAKEN
+    assert "parameter_hash" not in str(refused.value).split("differ in")[1]
+    assert (target / runs.IDENTITY_FILE).read_text() == before
+    runs.claim_run_dir(target, mine)  # the same identity claims it again

@@ -8,9 +8,10 @@ decay), and never a party that could not have travelled there since its last in-
 (further than `min_km` at more than `max_kmh`), nor one away on a trip elsewhere; a draw that
 could not is drawn again. In-person payments abroad are made by travellers on their trip there,
 and a share of those at home by domestic travellers staying nearby. The walk is sequential by
-nature (whether a session is open depends on earlier arrivals), so it is single-threaded and its state can be carried from one chunk of
-arrivals to the next: the result does not depend on chunking. Draws per arrival come from the
-stream (seed, "6B.s1.attach", arrival_id) with the counters named below.
+nature (whether a session is open depends on earlier arrivals), so it is single-threaded and its
+state can be carried from one chunk of arrivals to the next: the result does not depend on
+chunking. Draws per arrival come from the stream (seed, "6B.s1.attach", arrival_id) with the
+counters named below.
 
 The candidate structures it walks come from `s1_candidates.attachment_tables`.
 """
@@ -83,7 +84,7 @@ class Candidates(NamedTuple):
     away_start: np.ndarray
     away_end: np.ndarray
     trip_ip_ptr: np.ndarray   # per country: the IPs a traveller's device may take there (positions after the links')
-    home_country: np.ndarray  # per party
+    party_country: np.ndarray  # per party: its home country
     dtrip_ptr: np.ndarray     # domestic trips per destination home cell, by start
     dtrip_party: np.ndarray
     dtrip_start: np.ndarray

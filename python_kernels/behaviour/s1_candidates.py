@@ -158,7 +158,6 @@ def attachment_tables(seed: int, countries: list, parties: pa.Table, segments: p
     return {
         **locality, **trips,
         **_domestic_trips(seed, party_id, party_country, locality, trips, horizon_us, policy["trips"]["domestic"]),
-        "home_country": party_country,
         "n_countries": n_c,
         "party_id": party_id, "party_country": party_country, "party_weight": np.ascontiguousarray(party_weight),
         "pool_ptr": np.array(ptr, np.int64), "pool_party": np.concatenate(members).astype(np.int64),

@@ -117,7 +117,7 @@ def network(s, link, p, t, cand, rules):
         ip = _in_slice(rng.uniform(s, C_CARRIER_PICK), cand.carrier_ip_ptr, carrier, ip)
     dest = cand.away_dest[p] if cand.away_start[p] <= t < cand.away_end[p] else -1
     if cand.dom_start[p] <= t < cand.dom_end[p]:
-        dest = cand.home_country[p]
+        dest = cand.party_country[p]
     if dest >= 0 and not cand.ip_tunnel[link] and rng.uniform(s, C_TRIP_IP) < rules.p_local_ip:
         ip = _in_slice(rng.uniform(s, C_TRIP_IP_PICK), cand.trip_ip_ptr, dest, ip)
     return ip

@@ -263,7 +263,7 @@ def test_sessions_follow_the_gap_rule_and_entities_stay_in_the_graph(world, para
         trip_pool = lambda c: c >= 0 and world["trip_ip_ptr"][c] <= out["ip"][i] < world["trip_ip_ptr"][c + 1]  # noqa: E731
         domestic = world["dom_start"][p] < world["dom_end"][p]
         assert (world["ip_ptr"][d] <= out["ip"][i] < world["ip_ptr"][d + 1]
-                or trip_pool(world["away_dest"][p]) or domestic and trip_pool(world["home_country"][p])
+                or trip_pool(world["away_dest"][p]) or domestic and trip_pool(world["party_country"][p])
                 or world["carrier_ip_ptr"][0] <= out["ip"][i] < world["carrier_ip_ptr"][-1])
     # session-first: follow-ups exist and multi-arrival sessions are common
     assert (out["rule"] == 0).mean() > 0.05
@@ -516,7 +516,7 @@ def test_domestic_trips_go_far_at_home_and_never_overlap_a_trip_abroad():
     assert days.min() >= 1 and days.max() <= dom["max_days"] and abs(np.median(days) - dom["median_days"]) < 0.5
     assert np.all((big["dom_end"][going] > 0) & (big["dom_start"][going] < 3 * 86_400_000_000))
     # destinations are homes of the party's own country, at least min_km from its own home
-    centre = CENTRES[big["home_country"]]
+    centre = CENTRES[big["party_country"]]
     assert np.all(np.abs(big["dom_lat"][going] - centre[going, 0]) <= 1.5 + 1e-9)
     assert np.all(np.abs(big["dom_lon"][going] - centre[going, 1]) <= 1.5 + 1e-9)
     lat, lon = big["home_lat"], big["home_lon"]
@@ -544,7 +544,7 @@ def test_domestic_travellers_pay_in_person_where_they_stay(params):
         np.testing.assert_array_equal(fast[name].astype(np.int64), slow[name], err_msg=name)
     q, t = fast["party"], a["ts_us"]
     # a site's country is its index mod 3 in the synthetic world
-    at_home = (a["loc"] % 3 == a["country"]) & (world["home_country"][q] == a["country"])
+    at_home = (a["loc"] % 3 == a["country"]) & (world["party_country"][q] == a["country"])
     here = params["in_person"][a["channel"]] & (a["loc"] >= 0) & at_home
     on_trip = here & (world["dom_start"][q] <= t) & (t < world["dom_end"][q])
     lat, lon = world["loc_lat"][a["loc"]], world["loc_lon"][a["loc"]]
@@ -557,7 +557,7 @@ def test_domestic_travellers_pay_in_person_where_they_stay(params):
     # no visitor is tried without the rule: fewer in-person payments far from home
     plain = s1_attach.Attacher(42, world, {**rules, "p_visitor": 0.0}).feed(**a)
     far_plain = _km(home_lat[plain["party"]], home_lon[plain["party"]], lat, lon) > ATTACH["trips"]["domestic"]["min_km"]
-    at_home_plain = (a["loc"] % 3 == a["country"]) & (world["home_country"][plain["party"]] == a["country"])
+    at_home_plain = (a["loc"] % 3 == a["country"]) & (world["party_country"][plain["party"]] == a["country"])
     assert (here & far).sum() > (params["in_person"][a["channel"]] & (a["loc"] >= 0) & at_home_plain & far_plain).sum()
 
 

@@ -170,7 +170,7 @@ def attach_naive(seed, tables, params, arrival_id, ts_us, country, channel, site
                     ip = pool[min(int(u(63) * len(pool)), len(pool) - 1)]
             dest = int(t["away_dest"][q]) if t["away_start"][q] <= now < t["away_end"][q] else -1
             if on_domestic_trip(q, now):
-                dest = int(t["home_country"][q])
+                dest = int(t["party_country"][q])
             if dest >= 0 and not t["ip_tunnel"][link] and u(60) < p["p_local_ip"]:  # a VPN hides the local network
                 there = list(range(t["trip_ip_ptr"][dest], t["trip_ip_ptr"][dest + 1]))  # the destination's networks
                 if there:

@@ -88,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     default_run_options(fm)
     fm.set_defaults(func=lambda a: commands.first_model(a.run_dir, a.preset, a.seed))
 
+    exp = sub.add_parser("export", help="write one dataset of a validated run as Parquet, for other engines",
+                         description="Write the dataset NAME (any of the run's catalog, a view or not) as zstd "
+                                     "Parquet to <out>/NAME/, laid out as data/ lays it out (scenario datasets "
+                                     "split by scenario_id=...). Only a validated run is read; an existing "
+                                     "<out>/NAME is never overwritten.")
+    default_run_options(exp)
+    exp.add_argument("--dataset", required=True, metavar="NAME", help="a dataset id, e.g. s3_event_stream_with_fraud_6B")
+    exp.add_argument("--out", type=options.folder, default=None, metavar="DIR",
+                     help="folder to write into (default <run-dir>/export)")
+    threads_option(exp, "DuckDB threads of the export")
+    exp.set_defaults(func=lambda a: commands.export(a.run_dir, a.preset, a.seed, a.dataset, a.out, a.threads))
+
     doc = sub.add_parser("docs", help="write the dbt documentation site of a run as one static page",
                          description="dbt docs generate --static against the run's database: "
                                      "<run-dir>/docs/index.html with every model, column description and "

@@ -50,10 +50,11 @@ select
     amount_minor / pow(10, currency_minor_units) as amount,
     currency_code,
     response_code,
-    scenario_id,
     session_id,
     arrival_id,
     merchant_id{% for c in carry %},
-    {{ c }}{% endfor %}
+    {{ c }}{% endfor %},
+    -- last, where a scenario dataset read back from its partitioned Parquet has it
+    scenario_id
 from events
 {%- endmacro %}

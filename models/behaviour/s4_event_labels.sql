@@ -9,7 +9,6 @@ select
     e.event_seq,
     e.event_type,
     e.ts_utc,
-    e.scenario_id,
     t.fraud_label,
     t.truth_subtype,
     t.is_fraud_truth,
@@ -21,7 +20,8 @@ select
     end as truth_event_role,
     b.bank_label,
     b.is_fraud_bank_view,
-    coalesce(b.detection_utc <= e.ts_utc, false) as detected_by_event
+    coalesce(b.detection_utc <= e.ts_utc, false) as detected_by_event,
+    e.scenario_id
 from {{ ref('s3_event_stream_with_fraud') }} as e
 join {{ ref('s4_flow_truth_labels') }} as t using (flow_id)
 join {{ ref('s4_flow_bank_view') }} as b using (flow_id)

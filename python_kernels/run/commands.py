@@ -1,4 +1,4 @@
-"""The bodies of `runner.py report|docs|certify|bench|runs|prune|first-model` (`run` is pipeline.run); each
+"""The bodies of `runner.py report|export|docs|certify|bench|runs|prune|first-model` (`run` is pipeline.run); each
 returns its exit code or raises RunError."""
 from __future__ import annotations
 
@@ -48,6 +48,25 @@ def first_model(run_dir: str | None, preset: str, seed: int) -> ExitCode:
         raise runs.RunError(f"{path}: {e}", ExitCode.BAD_INPUT) from None
     say(fm.table(result))
     say(f"first model: {out}")
+    return ExitCode.OK
+
+
+def export(run_dir: str | None, preset: str, seed: int, dataset: str, out: str | None, threads: int) -> ExitCode:
+    from python_kernels.run import catalog
+    from python_kernels.run.validation import ValidationError
+
+    path = runs.resolve_run_dir(run_dir, preset, seed)
+    out_dir = Path(out).resolve() if out else path / "export"
+    inside = [p for p in ("data", "work", "validation") if out_dir.is_relative_to(path / p)]
+    if inside:
+        raise runs.RunError(f"--out {out_dir} is inside the run's {inside[0]}/, which the engine owns; "
+                            "choose a folder outside it (default <run-dir>/export)", ExitCode.BAD_INPUT)
+    try:
+        with lock.hold(path):
+            target = catalog.export(path, dataset, out_dir, threads)
+    except (catalog.CatalogError, ValidationError) as e:
+        raise runs.RunError(str(e), ExitCode.BAD_INPUT) from None
+    say(f"export: {target}")
     return ExitCode.OK
 
 
@@ -175,11 +194,13 @@ def _write_bench(config: pipeline.RunConfig, meter, result: pipeline.RunResult, 
     say("bench: measuring the raw zstd Parquet write rate (W) of the run's own tables")
     con = runs.connect(run_dir, config.threads)
     try:
-        rows = measure.table_rows(con, sorted({m for ms in meter.models.values() for m in ms}))
+        # a derived dataset is a view: its rows are read, never written
+        written = {m for ms in meter.models.values() for m in ms} - {ds.model for ds in DATASETS if ds.view}
+        rows = measure.table_rows(con, sorted(written))
         rates = measure.write_rates(con, sorted(rows), run_dir / "work" / "bench_w")
     finally:
         con.close()
-    published = {ds.model: receipt["datasets"][ds.dataset_id]["rows"] for ds in DATASETS}
+    published = {ds.model: receipt["datasets"][ds.dataset_id]["rows"] for ds in DATASETS if not ds.view}
     record = measure.summarise(meter, rows, rates, published,
                                receipt["datasets"]["arrival_events_5B"]["rows"], total, peak)
     record.update({

@@ -18,6 +18,9 @@ class Dataset:
     # hard-links those files (world tables are exported from DuckDB instead).
     scenario: bool = False
     seeded: bool = True        # False for tables no random draw shapes (same for every seed)
+    # Derived from other datasets by a dbt view (the event streams unpivot the flows): never
+    # written; the run's catalog defines it by the same SQL and `runner.py export` writes it.
+    view: bool = False
 
     @property
     def path(self) -> str:
@@ -58,11 +61,15 @@ ARRIVALS = (
     Dataset("s4_arrival_events", "arrival_events_5B", "layer2/5B", scenario=True),
 )
 
+VIEWS = frozenset({"s2_event_stream_baseline", "s3_event_stream_with_fraud", "s4_event_labels"})
+
 BEHAVIOUR = tuple(
-    Dataset(model, f"{model}_6B", "layer3/6B", scenario=True)
+    Dataset(model, f"{model}_6B", "layer3/6B", scenario=True, view=model in VIEWS)
     for model in ("s1_arrival_entities", "s1_session_index", "s2_flow_anchor_baseline", "s2_event_stream_baseline",
                   "s3_campaign_catalogue", "s3_flow_anchor_with_fraud", "s3_event_stream_with_fraud",
                   "s4_flow_truth_labels", "s4_flow_bank_view", "s4_event_labels", "s4_case_timeline")
 ) + (Dataset("s4_auth_features", "auth_features_6B", "layer3/6B", scenario=True),)
 
+# In data-flow order: a view's inputs come before it.
 DATASETS = WORLD + ARRIVALS + BEHAVIOUR
+BY_ID = {ds.dataset_id: ds for ds in DATASETS}

@@ -12,7 +12,7 @@ from pathlib import Path
 from python_kernels.core.digest import table_digest
 from python_kernels.core.policies import PolicyError, load_policies
 from python_kernels.core.rng import check_seed
-from python_kernels.run import dbt, fingerprints, lock, reuse, runs, states, validation
+from python_kernels.run import catalog, dbt, fingerprints, lock, reuse, runs, states, validation
 from python_kernels.run.datasets import DATASETS
 from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.progress import Plan, Progress, say
@@ -188,23 +188,30 @@ def publish(prep: Prepared, built: BuildResult, meter=None) -> PublishResult:
         try:
             for ds in DATASETS:
                 with measure("publish"):
-                    if ds.model in built.reused_models:
+                    reused = ds.model in built.reused_models
+                    if reused:
                         entry = prep.reuse.datasets[ds.dataset_id]
                         n, digest = entry["rows"], entry["content_digest"]
-                        path = runs.publish(con, ds, prep.run_dir / "data", prep.reuse.run_dir / entry["path"])
                     else:
                         n, digest = table_digest(con, ds.model)
-                        path = runs.publish(con, ds, prep.run_dir / "data",
-                                            runs.datasets_dir(prep.run_dir) / ds.model if ds.scenario else None)
-                datasets[ds.dataset_id] = {"rows": n, "content_digest": digest,
-                                           "path": str(path.relative_to(prep.run_dir))}
-                say(f"published {ds.dataset_id:<36} {n:>12,} rows" + (" (reused)" if ds.model in built.reused_models
-                                                                       else ""))
+                    if ds.view:
+                        runs.unpublish(ds, prep.run_dir)
+                        where = {"view": True}
+                    else:
+                        written = prep.reuse.run_dir / entry["path"] if reused else \
+                            runs.datasets_dir(prep.run_dir) / ds.model if ds.scenario else None
+                        path = runs.publish(con, ds, prep.run_dir / "data", written)
+                        where = {"path": str(path.relative_to(prep.run_dir))}
+                datasets[ds.dataset_id] = {"rows": n, "content_digest": digest, **where}
+                say(f"published {ds.dataset_id:<36} {n:>12,} rows" + (" (reused)" if reused else "")
+                    + (" (a view)" if ds.view else ""))
+            with measure("publish"):
+                catalog.write(prep.run_dir, con, datasets)
             scenarios = [r[0] for r in con.execute(
                 "select scenario_id from scenario_manifest_5A order by scenario_id").fetchall()]
         finally:
             con.close()
-    except duckdb.Error as e:
+    except (duckdb.Error, catalog.CatalogError) as e:
         raise runs.RunError(f"publishing failed: {e}", ExitCode.PUBLISH_FAILED) from None
     return PublishResult(datasets, scenarios, time.monotonic() - t0)
 

@@ -17,6 +17,7 @@ rebuilt state in the new run writes new files.
 """
 from __future__ import annotations
 
+import graphlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -144,6 +145,15 @@ def _link_tree(src: Path, dst: Path) -> int:
     return runs.link_parquet(sorted(src.rglob("*.parquet")), src, dst)
 
 
+def _inputs_first(nodes: dict, names: set[str]) -> list[str]:
+    """`names` ordered so that every model comes after the ones it reads (a view can be created
+    only once the relations it reads exist)."""
+    by_id = {uid: n["name"] for uid, n in nodes.items()}
+    reads = {n["name"]: {by_id[p] for p in n["depends_on"].get("nodes", []) if by_id.get(p) in names}
+             for n in nodes.values() if n["name"] in names and n["resource_type"] in ("model", "seed")}
+    return list(graphlib.TopologicalSorter(reads).static_order())
+
+
 def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, threads: int, gate_tag: str) -> dict:
     """Give the new run's database the reused states' relations: every dataset view (over
     hard links), and a copy of each table the rebuild reads (the others stay in the earlier
@@ -168,10 +178,13 @@ def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, thread
         if missing:
             raise runs.RunError(f"--reuse: {src.run_dir} holds no relation for {', '.join(missing[:10])}; "
                                 "rebuild that run, or run without --reuse", ExitCode.BAD_INPUT)
-        for name in sorted(wanted):
-            if name in views:
+        for name in _inputs_first(nodes, wanted):
+            if name in views and str(old_datasets) in views[name]:
                 files += _link_tree(old_datasets / name, new_datasets / name)
                 con.execute(views[name].replace(str(old_datasets), str(new_datasets)))
+                linked += 1
+            elif name in views:  # a derived dataset: a view over relations created before it
+                con.execute(views[name])
                 linked += 1
             elif name in needed:
                 con.execute(f'create table main."{name}" as select * from earlier.main."{name}"')

@@ -5,6 +5,7 @@ A run is one (seed, preset, policy set) and lives in one directory:
     work/               DuckDB database, dbt target, spill space (not for readers)
     work/datasets/      scenario datasets as the `dataset` materialisation wrote them
     data/...            published Parquet datasets (see datasets.py)
+    run.duckdb          the catalog: every dataset by name, as a view (catalog.py)
     run_receipt.json    written last: only a run with a receipt is complete
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from python_kernels.run.exit_codes import ExitCode
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 IDENTITY_FILE = "run_identity.json"
 RECEIPT_FILE = "run_receipt.json"
+CATALOG_FILE = "run.duckdb"  # written by catalog.py
 STAGING = ".staging"
 PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb", "numba", "numpy", "pyarrow", "scipy", "tzdata", "PyYAML")
 
@@ -180,8 +182,10 @@ def claim_run_dir(run_dir: Path, identity: dict) -> None:
     (run_dir / "logs").mkdir(exist_ok=True)
     if not ident_path.exists():
         _write_json_atomic(ident_path, identity)
-    # A receipt from an earlier attempt no longer vouches for what is about to be rebuilt.
+    # A receipt from an earlier attempt no longer vouches for what is about to be rebuilt, nor
+    # does its catalog (publishing writes it anew)
     (run_dir / RECEIPT_FILE).unlink(missing_ok=True)
+    (run_dir / CATALOG_FILE).unlink(missing_ok=True)
 
 
 def connect(run_dir: Path, threads: int):
@@ -269,6 +273,13 @@ def publish(con, dataset: Dataset, data_dir: Path, written: Path | None = None) 
     else:
         os.replace(staging, final)
     return final
+
+
+def unpublish(dataset: Dataset, run_dir: Path) -> None:
+    """Remove the files a dataset that is now a view had as a written one (a run directory an
+    earlier engine version built): its rows come from the catalog's view alone."""
+    shutil.rmtree(run_dir / "data" / dataset.path, ignore_errors=True)
+    shutil.rmtree(datasets_dir(run_dir) / dataset.model, ignore_errors=True)
 
 
 def write_receipt(run_dir: Path, receipt: dict) -> None:

@@ -159,7 +159,7 @@ def test_a_run_publishes_scenario_datasets_as_links_to_the_files_dbt_wrote(tiny_
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
     finally:
         con.close()
-    for ds in DATASETS:
+    for ds in (d for d in DATASETS if not d.view):
         published = sorted((tiny_42 / "data" / ds.path).rglob("*.parquet"))
         assert published, ds.dataset_id
         if not ds.scenario:

@@ -11,7 +11,7 @@ import pytest
 
 import runner
 from conftest import _receipt
-from python_kernels.run import runs, states
+from python_kernels.run import catalog, runs, states
 from python_kernels.run.datasets import DATASETS
 
 
@@ -69,6 +69,13 @@ def test_reuse_gives_the_data_of_a_full_build(runs_root, tiny_42, policy_copy, c
             mine = sorted(p.stat().st_ino for p in (reused_dir / got["datasets"][ds.dataset_id]["path"]).rglob("*.parquet"))
             theirs = sorted(p.stat().st_ino for p in (tiny_42 / base["datasets"][ds.dataset_id]["path"]).rglob("*.parquet"))
             assert mine == theirs, ds.dataset_id
+    # a reused state's views (the 6B.S2 event stream) are defined again over this run's relations
+    con = catalog.connect(reused_dir)
+    try:
+        assert all(con.execute(f'select count(*) from "{ds.dataset_id}"').fetchone()[0] == got["datasets"][ds.dataset_id]["rows"]
+                   for ds in DATASETS if ds.view)
+    finally:
+        con.close()
     assert _files(tiny_42) == earlier
     assert (tiny_42 / runs.RECEIPT_FILE).read_text() == earlier_receipt
 

@@ -25,6 +25,8 @@ def test_receipt_names_identity_versions_and_every_dataset(tiny_42):
     for ds in DATASETS:
         entry = receipt["datasets"][ds.dataset_id]
         assert entry["rows"] > 0, ds.dataset_id
+        if ds.view:  # test_catalog.py: defined in the catalog, never written
+            continue
         parts = list((tiny_42 / entry["path"]).rglob("*.parquet"))
         assert parts, f"{ds.dataset_id} has no parquet part"
     assert not (tiny_42 / "data" / ".staging").exists() or not any((tiny_42 / "data" / ".staging").rglob("*.parquet"))

@@ -2,7 +2,9 @@
   One row per flow: what it really was. The ordered truth rules of policies/truth.yaml are
   matched on the flow's campaign type (NONE without a campaign); a flow matching no rule or
   several stops the build with an error naming the flow, so a label never comes from an
-  ambiguous or missing rule.
+  ambiguous or missing rule. A view: the labels follow from the overlaid flows and the rules,
+  so they are computed where they are read (the bank view reads every flow's, so the build
+  meets any such error).
 #}
 with rule_keys as (
     select
@@ -38,7 +40,6 @@ matched as (
 
 select
     flow_id,
-    scenario_id,
     arrival_id,
     campaign_id,
     case when rule_match_count = 1 then fraud_label
@@ -49,5 +50,7 @@ select
     fraud_label <> 'LEGIT' as is_fraud_truth,
     rule_id,
     rule_match_count,
-    case when campaign_id is null then 'NONE' else 'CAMPAIGN' end as pattern_source
+    case when campaign_id is null then 'NONE' else 'CAMPAIGN' end as pattern_source,
+    -- last, where a scenario dataset read back from its partitioned Parquet has it
+    scenario_id
 from matched

@@ -1,7 +1,8 @@
 """The run's catalog: one DuckDB file at the run root that defines every published dataset by
 its dataset id, as a view over the run's Parquet under data/, or, for a dataset derived from
-others (`Dataset.view`), as the dbt model's own SQL over those views. Nothing in it holds rows,
-so it costs no disk; readers open it through `validation.open_run(...).connect()` (no PASS, no
+others (`Dataset.view`), as the dbt model's own SQL over those views and the small tables of
+rules it reads (copied in under their model names, e.g. int_s4_truth_rules). It holds no rows
+of the datasets, so it costs no disk; readers open it through `validation.open_run(...).connect()` (no PASS, no
 read) and `runner.py export` writes any of its datasets as Parquet.
 
 The Parquet paths are absolute: the catalog is valid while the run stays where it was built.
@@ -21,6 +22,10 @@ _VIEW = re.compile(r"^CREATE VIEW \S+ AS (?P<query>.*?);?\s*$", re.DOTALL | re.I
 _RELATION = re.compile(r"\bmain\.\"?(?P<name>[A-Za-z_][A-Za-z0-9_]*)\"?")
 
 
+# a derived view may read a table that is not a dataset only if it is this small (rules, not data)
+MAX_TABLE_ROWS = 10_000
+
+
 class CatalogError(Exception):
     pass
 
@@ -33,8 +38,9 @@ def parquet_query(ds: Dataset, path: Path) -> str:
     return f"select * from read_parquet('{path}/*.parquet')"
 
 
-def view_query(work_con, ds: Dataset) -> str:
-    """The query of a derived dataset's dbt view, its relations renamed to dataset ids."""
+def view_query(work_con, ds: Dataset) -> tuple[str, set[str]]:
+    """The query of a derived dataset's dbt view, its datasets renamed to their ids, and the
+    names of the other relations it reads (tables to copy in)."""
     rows = work_con.execute("select sql from duckdb_views() where schema_name = 'main' and view_name = ?",
                             [ds.model]).fetchall()
     match = _VIEW.match(rows[0][0]) if rows else None
@@ -42,15 +48,29 @@ def view_query(work_con, ds: Dataset) -> str:
         raise CatalogError(f"{ds.model} is not a view in the run's database: a dataset marked `view` "
                            "(datasets.py) must be materialized as 'view' in its model's YAML")
     ids = {d.model: d.dataset_id for d in DATASETS}
+    tables: set[str] = set()
 
     def rename(m: re.Match) -> str:
         name = m.group("name")
-        if name not in ids:
-            raise CatalogError(f"the view {ds.model} reads {name}, which is not a published dataset: a "
-                               "derived dataset may read only published ones")
-        return f'"{ids[name]}"'
+        if name in ids:
+            return f'"{ids[name]}"'
+        tables.add(name)
+        return f'"{name}"'
 
-    return _RELATION.sub(rename, match.group("query"))
+    return _RELATION.sub(rename, match.group("query")), tables
+
+
+def _copy_table(work_con, con, name: str, reader: str) -> None:
+    kind = work_con.execute("select table_type from information_schema.tables where table_schema = 'main' "
+                            "and table_name = ?", [name]).fetchall()
+    n = work_con.execute(f'select count(*) from "{name}"').fetchone()[0] if kind == [("BASE TABLE",)] else None
+    if n is None or n > MAX_TABLE_ROWS:
+        raise CatalogError(f"the view {reader} reads {name}, which is neither a published dataset nor a table of "
+                           f"at most {MAX_TABLE_ROWS:,} rows: a derived dataset may read only those")
+    rows = work_con.sql(f'select * from "{name}"').to_arrow_table()
+    con.register("catalog_rows", rows)
+    con.execute(f'create table "{name}" as select * from catalog_rows')
+    con.unregister("catalog_rows")
 
 
 def write(run_dir: Path, work_con, published: dict[str, dict]) -> Path:
@@ -63,8 +83,15 @@ def write(run_dir: Path, work_con, published: dict[str, dict]) -> Path:
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
+        copied: set[str] = set()
         for ds in DATASETS:  # data-flow order: a view's inputs exist before it
-            query = view_query(work_con, ds) if ds.view else parquet_query(ds, run_dir / published[ds.dataset_id]["path"])
+            if ds.view:
+                query, tables = view_query(work_con, ds)
+                for name in sorted(tables - copied):
+                    _copy_table(work_con, con, name, ds.model)
+                copied |= tables
+            else:
+                query = parquet_query(ds, run_dir / published[ds.dataset_id]["path"])
             con.execute(f'create view "{ds.dataset_id}" as {query}')
     finally:
         con.close()

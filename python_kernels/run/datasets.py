@@ -61,7 +61,7 @@ ARRIVALS = (
     Dataset("s4_arrival_events", "arrival_events_5B", "layer2/5B", scenario=True),
 )
 
-VIEWS = frozenset({"s2_event_stream_baseline", "s3_event_stream_with_fraud", "s4_event_labels"})
+VIEWS = frozenset({"s2_event_stream_baseline", "s3_event_stream_with_fraud", "s4_flow_truth_labels", "s4_event_labels"})
 
 BEHAVIOUR = tuple(
     Dataset(model, f"{model}_6B", "layer3/6B", scenario=True, view=model in VIEWS)

@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from python_kernels.run.runs import CATALOG_FILE
+
 TRAIN_SHARE = 0.7
 CATEGORICAL = ("channel", "mcc")
 NUMERIC = ("local_hour", "amount_usd", "party_flows_1h", "party_flows_24h", "party_flows_7d", "card_flows_1h",
@@ -25,14 +27,17 @@ IDS = ("flow_id", "arrival_id", "session_id", "merchant_id", "party_id", "accoun
 
 
 def _frame(run_dir: Path) -> dict:
-    b = lambda name: f"read_parquet('{run_dir}/data/layer3/6B/{name}/*/*.parquet', hive_partitioning = true)"  # noqa: E731
+    if not (run_dir / CATALOG_FILE).is_file():
+        raise ValueError(f"no {CATALOG_FILE} (an earlier engine version published the run); rerun the run")
     con = duckdb.connect()
+    # the run's catalog defines every dataset, the truth labels among them as a view
+    con.execute(f"attach '{run_dir / CATALOG_FILE}' as run (read_only)")
     cols = ", ".join([f"a.{c}" for c in CATEGORICAL + NUMERIC] + [f"f.{c}" for c in IDS])
     table = con.sql(f"""
         select {cols}, a.ts_utc, t.fraud_label = 'FRAUD' as y
-        from {b('auth_features_6B')} as a
-        join {b('s4_flow_truth_labels_6B')} as t using (flow_id)
-        join {b('s3_flow_anchor_with_fraud_6B')} as f using (flow_id)
+        from run.auth_features_6B as a
+        join run.s4_flow_truth_labels_6B as t using (flow_id)
+        join run.s3_flow_anchor_with_fraud_6B as f using (flow_id)
         order by a.ts_utc, a.flow_id
     """).to_arrow_table()
     out = {}

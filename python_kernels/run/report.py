@@ -16,7 +16,7 @@ import pyarrow as pa
 from python_kernels.core.geodesy import haversine_km
 from python_kernels.gates import scorers
 from python_kernels.run import report_plots as plots
-from python_kernels.run.runs import RECEIPT_FILE
+from python_kernels.run.runs import CATALOG_FILE, RECEIPT_FILE
 
 # Zones whose clocks change inside the presets' horizons (the tiny and small presets both cover
 # these March 2026 changes); the report shows those present in the run.
@@ -111,8 +111,9 @@ def daily_section(con, run_dir: Path) -> list[str]:
                         days, series, "UTC day", "arrivals per day")]
 
 
-def _behaviour(run_dir: Path, dataset: str) -> str:
-    return f"read_parquet('{run_dir}/data/layer3/6B/{dataset}_6B/*/*.parquet', hive_partitioning = true)"
+def _behaviour(dataset: str) -> str:
+    # through the run's catalog (attached as `run` by render): some behaviour datasets are views
+    return f'run."{dataset}_6B"'
 
 
 def _log_edges(lo: int, hi: int, per_decade: int) -> list[float]:
@@ -140,13 +141,13 @@ def amount_section(con, run_dir: Path) -> list[str]:
     edges = _log_edges(-2, 16, 4)
     series = _histogram(con, f"""
         select f.channel as grp, f.amount / c.units_per_usd as value
-        from {_behaviour(run_dir, 's2_flow_anchor_baseline')} as f
+        from {_behaviour('s2_flow_anchor_baseline')} as f
         join read_parquet('{run_dir}/data/world/world_currencies/*.parquet') as c using (currency_code)
         where f.flow_index = 0""", edges)
     groups = con.execute(f"""
         select m.amount_group, t.fraud_label, median(f.amount_usd)
-        from {_behaviour(run_dir, 's3_flow_anchor_with_fraud')} as f
-        join {_behaviour(run_dir, 's4_flow_truth_labels')} as t using (flow_id)
+        from {_behaviour('s3_flow_anchor_with_fraud')} as f
+        join {_behaviour('s4_flow_truth_labels')} as t using (flow_id)
         join read_parquet('{run_dir}/data/world/world_merchants/*.parquet') as m using (merchant_id)
         where f.flow_index = 0 and f.channel not in ('ATM', 'BANK_RAIL')
         group by all order by all""").fetchall()
@@ -163,7 +164,7 @@ def latency_section(con, run_dir: Path) -> list[str]:
     edges = _log_edges(-7, 12, 5)
     series = _histogram(con, f"""
         select channel as grp, auth_latency_seconds as value
-        from {_behaviour(run_dir, 's2_flow_anchor_baseline')}""", edges)
+        from {_behaviour('s2_flow_anchor_baseline')}""", edges)
     return [plots.log_hist("latency", "Auth latency by channel: share of the channel's flows per log bin"
                            + OUTER_BINS, edges, series, "auth latency (seconds, log scale)", "share of flows")]
 
@@ -180,10 +181,10 @@ def _shares(rows) -> tuple[list, dict[str, list[float]]]:
 def flow_section(con, run_dir: Path) -> list[str]:
     channels, groups = _shares(con.execute(f"""
         select channel, flow_status, count(*) / sum(count(*)) over (partition by channel)
-        from {_behaviour(run_dir, 's2_flow_anchor_baseline')}
+        from {_behaviour('s2_flow_anchor_baseline')}
         group by channel, flow_status order by channel, flow_status""").fetchall())
     sessions = con.execute(f"""
-        select least(arrival_count, 10) as n, count(*) from {_behaviour(run_dir, 's1_session_index')}
+        select least(arrival_count, 10) as n, count(*) from {_behaviour('s1_session_index')}
         group by all order by all""").fetchall()
     return [plots.shares("flow-outcome", "Flow outcome by channel: share of the channel's flows", channels,
                          groups, "share of the channel's flows"),
@@ -202,9 +203,9 @@ def mobility_section(con, run_dir: Path) -> list[str]:
         create or replace temp view report_in_person as
         select t.fraud_label, p.home_lat_deg, p.home_lon_deg, s.lat_deg, s.lon_deg, p.country_iso <> e.legal_country_iso
                    as abroad, f.party_id, e.legal_country_iso, f.ts_utc, f.arrival_id
-        from {_behaviour(run_dir, 's3_flow_anchor_with_fraud')} as f
-        join {_behaviour(run_dir, 's1_arrival_entities')} as e using (arrival_id)
-        join {_behaviour(run_dir, 's4_flow_truth_labels')} as t using (flow_id)
+        from {_behaviour('s3_flow_anchor_with_fraud')} as f
+        join {_behaviour('s1_arrival_entities')} as e using (arrival_id)
+        join {_behaviour('s4_flow_truth_labels')} as t using (flow_id)
         join {world('world_sites')} as s on s.site_id = e.site_id
         join {world('s1_party_base_6A')} as p on p.party_id = f.party_id
         where f.flow_index = 0 and f.channel in ('POS', 'ATM', 'HYBRID')""")
@@ -242,8 +243,8 @@ def fraud_section(con, run_dir: Path) -> list[str]:
     rows = con.execute(f"""
         select c.primary_demand_class, avg(t.is_fraud_truth::int), avg(b.is_fraud_bank_view::int),
                avg((b.case_id is not null)::int)
-        from {_behaviour(run_dir, 's4_flow_truth_labels')} as t
-        join {_behaviour(run_dir, 's4_flow_bank_view')} as b using (flow_id)
+        from {_behaviour('s4_flow_truth_labels')} as t
+        join {_behaviour('s4_flow_bank_view')} as b using (flow_id)
         join read_parquet('{run_dir}/data/world/merchant_class_profile_5A/*.parquet') as c using (merchant_id)
         group by 1 order by 1""").fetchall()
     classes = [r[0] for r in rows]
@@ -251,7 +252,7 @@ def fraud_section(con, run_dir: Path) -> list[str]:
              "in a case": [float(r[3]) for r in rows]}
     subtypes, labels = _shares(con.execute(f"""
         select truth_subtype, bank_label, count(*) / sum(count(*)) over (partition by truth_subtype)
-        from {_behaviour(run_dir, 's4_flow_bank_view')}
+        from {_behaviour('s4_flow_bank_view')}
         group by truth_subtype, bank_label order by truth_subtype, bank_label""").fetchall())
     return [plots.bars("fraud-by-class", "Fraud by merchant class: truth, the bank's view and cases",
                        classes, rates, "merchant demand class", "share of the class's flows",
@@ -267,8 +268,8 @@ def case_delay_section(con, run_dir: Path) -> list[str]:
     series = _histogram(con, f"""
         with b as (
             select b.*, f.ts_auth_response, f.ts_clearing
-            from {_behaviour(run_dir, 's4_flow_bank_view')} as b
-            join {_behaviour(run_dir, 's3_flow_anchor_with_fraud')} as f using (flow_id)
+            from {_behaviour('s4_flow_bank_view')} as b
+            join {_behaviour('s3_flow_anchor_with_fraud')} as f using (flow_id)
         )
         select 'detection after auth' as grp, (epoch_us(detection_utc) - epoch_us(ts_auth_response)) / {day} as value
         from b where detection_outcome = 'DETECTED_POST_AUTH'
@@ -290,7 +291,7 @@ def scorer_section(con, run_dir: Path) -> list[str]:
     con.execute(f"""
         create or replace temp view report_features as
         select a.*, t.fraud_label = 'FRAUD' as is_fraud
-        from {_behaviour(run_dir, 'auth_features')} as a join {_behaviour(run_dir, 's4_flow_truth_labels')} as t
+        from {_behaviour('auth_features')} as a join {_behaviour('s4_flow_truth_labels')} as t
             using (flow_id)""")
     fit = scorers.auth_feature_scorer(con, "report_features", "is_fraud")
     if not fit["pos_test"] or fit["auc"] is None:
@@ -307,7 +308,7 @@ def campaign_section(con, run_dir: Path) -> list[str]:
     """Flows taken per day by each campaign type over the horizon."""
     days, series = _by_day(con.execute(f"""
         select campaign_type, date_trunc('day', ts_utc)::date as d, count(*)
-        from {_behaviour(run_dir, 's3_flow_anchor_with_fraud')}
+        from {_behaviour('s3_flow_anchor_with_fraud')}
         where campaign_id is not null group by all order by all""").fetchall())
     return [plots.lines("campaigns", "Campaign timelines: flows taken per UTC day by campaign type", days,
                         series, "UTC day", "flows per day")]
@@ -352,8 +353,11 @@ def render(run_dir) -> str:
     except (OSError, ValueError):
         raise ReportError(f"{run_dir} has no readable {RECEIPT_FILE}: the run is incomplete; "
                           "run it to the end before reporting") from None
+    if not (run_dir / CATALOG_FILE).is_file():
+        raise ReportError(f"{run_dir} has no {CATALOG_FILE} (an earlier engine version published it); rerun the run")
     con = duckdb.connect()
     try:
+        con.execute(f"attach '{run_dir / CATALOG_FILE}' as run (read_only)")
         sections = [
             ("Gateboard", [gateboard(run_dir)]),
             ("Arrivals around the March 2026 clock changes", dst_section(con, run_dir)),

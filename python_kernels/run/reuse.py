@@ -160,8 +160,12 @@ def populate(run_dir: Path, src: Source, nodes: dict, decision: Decision, thread
     run's database: no rebuilt node, test or publish step reads them). Returns counts for the log."""
     import duckdb
 
-    wanted = {n["name"] for n in nodes_of(nodes, decision.reused)}
-    needed = read_by_the_rebuild(nodes, decision, gate_tag)
+    reused = nodes_of(nodes, decision.reused)
+    wanted = {n["name"] for n in reused}
+    # a reused view is created anew over the relations it reads, so those are needed here too
+    needed = read_by_the_rebuild(nodes, decision, gate_tag) | {
+        nodes[p]["name"] for n in reused if n["config"].get("materialized") == "view"
+        for p in n["depends_on"].get("nodes", []) if p in nodes}
     runs.drop_database(run_dir)
     (run_dir / "work").mkdir(parents=True, exist_ok=True)
     old_datasets, new_datasets = runs.datasets_dir(src.run_dir), runs.datasets_dir(run_dir)

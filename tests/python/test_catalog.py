@@ -41,7 +41,8 @@ def test_catalog_defines_every_dataset_with_the_published_rows(tiny_42):
 def test_views_are_never_written(tiny_42):
     receipt = _receipt(tiny_42)
     views = [ds for ds in DATASETS if ds.view]
-    assert {ds.model for ds in views} == {"s2_event_stream_baseline", "s3_event_stream_with_fraud", "s4_event_labels"}
+    assert {ds.model for ds in views} == {"s2_event_stream_baseline", "s3_event_stream_with_fraud",
+                                         "s4_flow_truth_labels", "s4_event_labels"}
     for ds in views:
         entry = receipt["datasets"][ds.dataset_id]
         assert entry["view"] is True and "path" not in entry and entry["rows"] > 0
@@ -97,3 +98,27 @@ def test_no_pass_no_read(tiny_42, tmp_path, capsys):
         assert "failed validation" in capsys.readouterr().err and not out.exists()
     finally:
         shutil.rmtree(unvalidated)
+
+
+def test_a_view_may_read_only_datasets_and_small_tables(tmp_path, monkeypatch):
+    import duckdb
+
+    from python_kernels.run.datasets import Dataset
+
+    work = duckdb.connect(str(tmp_path / "engine.duckdb"))
+    work.execute("create table small_rules as select range as k from range(3)")
+    work.execute(f"create table big_rows as select range as k from range({catalog.MAX_TABLE_ROWS + 1})")
+    work.execute("create view reads_rules as select k from main.small_rules")  # dbt qualifies every ref
+    work.execute("create view reads_rows as select k from main.big_rows")
+    (tmp_path / "work").mkdir()
+    try:
+        monkeypatch.setattr(catalog, "DATASETS", (Dataset("reads_rules", "reads_rules_6B", "layer3/6B", view=True),))
+        catalog.write(tmp_path, work, {})
+        con = duckdb.connect(str(tmp_path / CATALOG_FILE), read_only=True)
+        assert con.execute("select sum(k) from reads_rules_6B").fetchone()[0] == 3
+        con.close()
+        monkeypatch.setattr(catalog, "DATASETS", (Dataset("reads_rows", "reads_rows_6B", "layer3/6B", view=True),))
+        with pytest.raises(catalog.CatalogError, match="reads big_rows, which is neither a published dataset"):
+            catalog.write(tmp_path, work, {})
+    finally:
+        work.close()

@@ -11,6 +11,7 @@ import pytest
 
 import runner
 from conftest import _receipt
+from python_kernels.core.digest import table_digest
 from python_kernels.run import catalog, runs, states
 from python_kernels.run.datasets import DATASETS
 
@@ -117,3 +118,24 @@ def test_a_moved_run_is_refused_with_nothing_lost(runs_root, tiny_42, capsys):
     rc = runner.main(["run", "--preset", "tiny", "--run-dir", str(target), "--reuse", str(moved)])
     assert rc == 2 and "was moved or renamed" in capsys.readouterr().err
     assert not target.exists()
+
+
+def test_reused_views_are_defined_again_over_what_they_read(runs_root, tiny_42, policy_copy):
+    """A gates-only change reuses every data state: the derived views (truth labels read the
+    truth-rule table) are created again in the new database and the catalog."""
+    def _evidence(data):
+        data["gates"]["6B.T1"]["min_evidence"] += 1
+
+    reused_dir = runs_root / "reuse-gates"
+    assert runner.main(["run", "--preset", "tiny", "--policies", str(policy_copy({"gates.yaml": _evidence})),
+                        "--run-dir", str(reused_dir), "--reuse", str(tiny_42)]) == 0
+    got, base = _receipt(reused_dir), _receipt(tiny_42)
+    assert "6B.S4" in got["reused_from"]["states"]
+    assert got["datasets"] == base["datasets"]
+    con = catalog.connect(reused_dir)
+    try:
+        for ds in (d for d in DATASETS if d.view):
+            assert table_digest(con, ds.dataset_id) == (got["datasets"][ds.dataset_id]["rows"],
+                                                        got["datasets"][ds.dataset_id]["content_digest"])
+    finally:
+        con.close()

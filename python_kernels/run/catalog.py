@@ -63,7 +63,7 @@ def view_query(work_con, ds: Dataset) -> tuple[str, set[str]]:
 def _copy_table(work_con, con, name: str, reader: str) -> None:
     kind = work_con.execute("select table_type from information_schema.tables where table_schema = 'main' "
                             "and table_name = ?", [name]).fetchall()
-    n = work_con.execute(f'select count(*) from "{name}"').fetchone()[0] if kind == [("BASE TABLE",)] else None
+    n = work_con.execute(f'select count(*) from "{name}"').fetchall()[0][0] if kind == [("BASE TABLE",)] else None
     if n is None or n > MAX_TABLE_ROWS:
         raise CatalogError(f"the view {reader} reads {name}, which is neither a published dataset nor a table of "
                            f"at most {MAX_TABLE_ROWS:,} rows: a derived dataset may read only those")

@@ -18,6 +18,8 @@ from python_kernels.dbt_io import Stage, arrival_windows, run_context
 FLOW_TYPES = {"ATM": "ATM_WITHDRAWAL", "BANK_RAIL": "BANK_TRANSFER"}  # other channels: CARD_PURCHASE
 LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_seq", "channel", "party_id",
            "account_id", "instrument_id", "device_id", "ip_id", "currency_code", "currency_minor_units")
+# after the outcome: the arrival's place, which the overlay's view carries on (S3 writes only what it adds)
+PLACE = ("legal_country_iso", "is_cross_border")
 
 
 def model(dbt, session):
@@ -55,7 +57,7 @@ def _flow_chunk(seed, arr, laws):
     f = s2_flows.flows(seed, column(arr, "arrival_id"), ts_us, channel, law, currency, laws.params)
 
     take = pa.array(f["arrival_index"])
-    lineage = {name: arr.column(name).take(take) for name in LINEAGE}
+    lineage = {name: arr.column(name).take(take) for name in LINEAGE + PLACE}
     minor_units = column(arr, "currency_minor_units").astype(np.int64)[f["arrival_index"]]
     flow_type = pa.array([FLOW_TYPES.get(c, "CARD_PURCHASE") for c in CHANNELS], pa.string())
     return pa.table({
@@ -63,11 +65,13 @@ def _flow_chunk(seed, arr, laws):
         **{k: v for k, v in lineage.items() if k == "arrival_id"},
         "flow_index": f["flow_index"],
         "retry_of_flow_id": pa.array(f["flow_id"] - 1, mask=f["flow_index"] == 0),
-        **{k: v for k, v in lineage.items() if k != "arrival_id"},
+        **{k: v for k, v in lineage.items() if k not in ("arrival_id",) + PLACE},
         "flow_type": flow_type.take(pa.array(channel[f["arrival_index"]])),
         "ts_utc": ts_array(f["ts_request"]),
         **outcome_columns(f["amount_minor"], minor_units, f["step_up"], f["declined"], f["reason"],
                           f["ts_challenge"], f["ts_complete"], f["ts_response"], f["ts_clearing"],
                           f["clearing_minor"], f["ts_reversal"], f["ts_refund"], f["refund_minor"],
                           f["ts_request"]),
+        **{k: lineage[k] for k in PLACE},
+        "amount_usd": f["amount_minor"] / laws.params.unit_minor[currency[f["arrival_index"]]],
     })

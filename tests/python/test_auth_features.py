@@ -9,6 +9,8 @@ from datetime import timedelta
 import duckdb
 import pytest
 
+from python_kernels.run.runs import CATALOG_FILE
+
 FEATURES = ("party_flows_1h", "party_flows_24h", "party_flows_7d", "card_flows_1h", "card_flows_24h",
             "card_flows_7d", "party_prior_flows", "amount_vs_party_history", "is_new_device", "is_new_ip",
             "is_new_merchant", "km_from_prev_card_present", "kmh_from_prev_card_present",
@@ -61,7 +63,8 @@ def _naive(flows: list[dict], card_flows: dict, home: dict, ip_country: dict) ->
 def sample(tiny_42):
     d = tiny_42 / "data"
     con = duckdb.connect()
-    b = lambda name: f"read_parquet('{d}/layer3/6B/{name}/*/*.parquet', hive_partitioning = true)"  # noqa: E731
+    con.execute(f"attach '{tiny_42 / CATALOG_FILE}' as run (read_only)")  # the overlaid flows are a view
+    b = lambda name: f'run."{name}"'  # noqa: E731
     con.execute(f"""
         create table flows as
         select f.flow_id, f.ts_utc, f.party_id, f.instrument_id, f.device_id, f.ip_id, f.merchant_id, f.amount_usd,

@@ -41,8 +41,8 @@ def test_catalog_defines_every_dataset_with_the_published_rows(tiny_42):
 def test_views_are_never_written(tiny_42):
     receipt = _receipt(tiny_42)
     views = [ds for ds in DATASETS if ds.view]
-    assert {ds.model for ds in views} == {"s2_event_stream_baseline", "s3_event_stream_with_fraud",
-                                         "s4_flow_truth_labels", "s4_event_labels"}
+    assert {ds.model for ds in views} == {"s2_event_stream_baseline", "s3_flow_anchor_with_fraud",
+                                         "s3_event_stream_with_fraud", "s4_flow_truth_labels", "s4_event_labels"}
     for ds in views:
         entry = receipt["datasets"][ds.dataset_id]
         assert entry["view"] is True and "path" not in entry and entry["rows"] > 0

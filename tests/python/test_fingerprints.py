@@ -102,10 +102,10 @@ def test_the_root_moves_every_state(manifest):
 
 def test_a_state_covers_the_code_its_python_models_import(manifest):
     scan = fingerprints._Scan(PROJECT_DIR, manifest)
-    node = manifest["nodes"]["model.fraud_engine.s3_flow_anchor_with_fraud"]
+    node = manifest["nodes"]["model.fraud_engine.s3_overlay_delta"]
     files, _ = scan.node_files_and_texts(node)
     names = {p.relative_to(PROJECT_DIR).as_posix() for p in files}
-    assert {"models/behaviour/s3_flow_anchor_with_fraud.py", "models/behaviour/_behaviour.yml",
+    assert {"models/behaviour/s3_overlay_delta.py", "models/behaviour/_behaviour.yml",
             "python_kernels/behaviour/s3_overlay.py", "python_kernels/core/rng.py", "python_kernels/dbt_io.py",
             "macros/dataset.sql"} <= names
     assert not any(n.startswith("python_kernels/run/") for n in names)

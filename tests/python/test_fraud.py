@@ -336,3 +336,35 @@ def test_a_flow_matching_zero_or_several_truth_rules_stops_the_run(runs_root, po
     assert rc == 4
     assert "s4_flow_truth_labels" in err and matches in err
     assert not (runs_root / f"tiny-rules-{matches[8]}" / "data" / "layer3" / "6B" / "s4_flow_truth_labels_6B").exists()
+
+
+def test_no_campaign_taking_a_flow_gives_an_empty_delta_and_the_baseline(runs_root, policy_copy):
+    """S3 writes only the flows campaigns took: with every intensity 0 it writes an empty delta,
+    and the overlaid flows are the baseline's, none of them flagged (validation then fails on the
+    fraud gates, which is the run's verdict, not an error)."""
+    import runner
+    from python_kernels.run import runs
+    from python_kernels.run.exit_codes import ExitCode
+
+    def _idle(policy):
+        for t in policy["templates"].values():
+            t["intensity"] = [0.0, 0.0]
+
+    run_dir = runs_root / "tiny-no-campaign-takes"
+    policies = policy_copy({"campaigns.yaml": _idle})
+    rc = runner.main(["run", "--preset", "tiny", "--seed", "42", "--policies", str(policies), "--run-dir", str(run_dir)])
+    assert rc == ExitCode.NOT_VALIDATED
+    con = runs.connect(run_dir, 1)
+    try:
+        assert con.execute("select count(*) from s3_overlay_delta").fetchone()[0] == 0
+        assert con.execute("""
+            select count(*), count(*) filter (where fraud_flag or amount_mutated or campaign_id is not null)
+            from s3_flow_anchor_with_fraud""").fetchone() == \
+            (con.execute("select count(*) from s2_flow_anchor_baseline").fetchone()[0], 0)
+        assert con.execute("""
+            select count(*) from s3_flow_anchor_with_fraud as f join s2_flow_anchor_baseline as b using (flow_id)
+            where (f.amount_minor, f.device_id, f.ip_id, f.ts_clearing, f.flow_status)
+                  is distinct from (b.amount_minor, b.device_id, b.ip_id, b.ts_clearing, b.flow_status)
+        """).fetchone()[0] == 0
+    finally:
+        con.close()

@@ -1,7 +1,8 @@
-"""6B S3: one row per baseline flow (1:1 with s2_flow_anchor_baseline) after the fraud
-overlay: the campaign instance that took the flow (if any) and the flow as that campaign
-left it (amount, device, IP, step-up, declines, refund), with the original values kept
-beside the mutated ones. Chunked by arrival-id windows like S2; every draw is keyed per
+"""6B S3: one row per flow a campaign took (about 5% of the baseline's): the campaign
+instance, the flow as that campaign left it (amount, device, IP, step-up, declines, refund) and
+which tactics changed it. The overlay reads every baseline flow, as campaigns pick flows by
+merchant, cohort and window, but writes only these: s3_flow_anchor_with_fraud is the baseline
+with these rows laid over it. Chunked by arrival-id windows like S2; every draw is keyed per
 (instance, flow) or (instance, cohort entity), so chunking does not change the result.
 """
 import numpy as np
@@ -21,7 +22,6 @@ def model(dbt, session):
     timing = {k: [v["median_seconds"], v["sigma"], v["min_seconds"], v["max_seconds"]]
               for k, v in ctx.policies["flows"]["timing"].items()}
     session.register("s3_flows", dbt.ref("s2_flow_anchor_baseline"))
-    session.register("s3_entities", dbt.ref("s1_arrival_entities"))
     session.register("s3_plan", dbt.ref("int_s3_campaign_plan"))
     session.register("s3_classes", dbt.ref("merchant_class_profile_5A"))
     session.register("s3_roles", dbt.ref("s5_merchant_fraud_roles_6A"))
@@ -45,19 +45,22 @@ def model(dbt, session):
               "campaign_id": np.array([p["campaign_id"] for p in plan], np.int64),
               "campaign_type": pa.array([p["campaign_type"] for p in plan], pa.string())}
 
-    stage = Stage(session, "s3_flow_anchor_with_fraud")
+    stage, delta = Stage(session, "s3_overlay_delta"), None
     for lo, hi in arrival_windows(session, "s3_flows", ctx.preset["chunk_rows"]):
         arr = session.sql("""
-            select f.*, e.legal_country_iso, e.is_cross_border, p.country_iso as home_country_iso, m.amount_group
+            select f.*, p.country_iso as home_country_iso, m.amount_group
             from s3_flows as f
-            join s3_entities as e using (arrival_id)
             join s3_parties as p on p.party_id = f.party_id
             join s3_merchants as m on m.merchant_id = f.merchant_id
             where f.arrival_id >= $1::bigint and f.arrival_id < $2::bigint
             order by f.flow_id
         """, params=[lo, hi]).to_arrow_table()
-        stage.append(_overlay_chunk(arr, arrays, laws, lookup, timing))
-    return stage.files("s3_flow_anchor_with_fraud: there are no baseline flows")
+        delta = _overlay_chunk(arr, arrays, laws, lookup, timing)
+        if delta.num_rows:  # a window no campaign touched adds no file
+            stage.append(delta)
+    if delta is None:
+        raise ValueError("s3_overlay_delta: there are no baseline flows")
+    return stage if stage.chunks else delta  # no campaign took any flow: an empty dataset
 
 
 def _overlay_chunk(arr, arrays, laws, lookup, timing):
@@ -82,27 +85,20 @@ def _overlay_chunk(arr, arrays, laws, lookup, timing):
         "t_reversal": ts_values(arr, "ts_reversal"), "t_refund": ts_values(arr, "ts_refund"),
     }
     o = s3_overlay.overlay(flows, arrays, laws.params, timing)
-    taken = o["campaign"] >= 0
-    pick = pa.array(np.maximum(o["campaign"], 0), mask=~taken)
-    columns = outcome_columns(o["amount"], column(arr, "currency_minor_units").astype(np.int64), o["step_up"],
+    taken = np.flatnonzero(o["campaign"] >= 0)
+    o = {k: v[taken] for k, v in o.items()}
+    columns = outcome_columns(o["amount"], column(arr, "currency_minor_units").astype(np.int64)[taken], o["step_up"],
                               o["declined"], o["reason"], o["t_challenge"], o["t_complete"], o["t_response"],
                               o["t_clearing"], o["clearing"], o["t_reversal"], o["t_refund"], o["refund_amt"],
-                              flows["ts"])
-    columns["device_id"] = o["device"]
-    columns["ip_id"] = o["ip"]
-    out = arr.drop_columns(["home_country_iso", "amount_group"])
-    for name, values in columns.items():
-        out = out.set_column(out.schema.get_field_index(name), name, pa.array(values) if isinstance(values, np.ndarray) else values)
-    extra = {
-        "fraud_flag": taken,
-        "campaign_id": pa.array(lookup["campaign_id"]).take(pick),
-        "campaign_type": lookup["campaign_type"].take(pick),
-        "amount_usd": o["amount"] / laws.params.unit_minor[currency],
-        "origin_amount_minor": flows["amount"],
-        "origin_device_id": flows["device"],
-        "origin_ip_id": flows["ip"],
+                              flows["ts"][taken])
+    return pa.table({
+        "flow_id": flows["flow_id"][taken],
+        **columns,
+        "device_id": o["device"],
+        "ip_id": o["ip"],
+        "campaign_id": lookup["campaign_id"][o["campaign"]],
+        "campaign_type": lookup["campaign_type"].take(pa.array(o["campaign"])),
+        "amount_usd": o["amount"] / laws.params.unit_minor[currency[taken]],
         **{name: o["flags"][:, j] for j, name in enumerate(s3_overlay.TACTIC_FLAGS)},
-    }
-    for name, values in extra.items():
-        out = out.append_column(name, pa.array(values) if isinstance(values, np.ndarray) else values)
-    return out
+        "scenario_id": arr.column("scenario_id").take(pa.array(taken)),
+    })

@@ -8,7 +8,9 @@
 #}
 {% macro flow_events(flows, carry=[]) -%}
 {%- set lineage = (['currency_code', 'currency_minor_units', 'scenario_id', 'session_id', 'arrival_id', 'merchant_id'] + carry) | join(', ') -%}
-with flows as (
+-- not materialized: each branch below reads only the columns and rows it needs (materialised,
+-- the CTE would hold every column of every flow in memory, 126M flows at `large`)
+with flows as not materialized (
     select
         *,
         case when has_step_up then 3 else 1 end as response_seq

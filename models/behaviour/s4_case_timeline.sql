@@ -5,7 +5,7 @@
   contiguous and monotone in time by construction (tests check both).
 #}
 with cases as (
-    select * from {{ ref('s4_flow_bank_view') }} where case_id is not null
+    select * from {{ ref('s4_bank_actions') }}
 ),
 
 steps as (

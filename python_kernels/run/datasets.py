@@ -62,14 +62,14 @@ ARRIVALS = (
 )
 
 VIEWS = frozenset({"s2_event_stream_baseline", "s3_flow_anchor_with_fraud", "s3_event_stream_with_fraud",
-                   "s4_flow_truth_labels", "s4_event_labels"})
+                   "s4_flow_truth_labels", "s4_flow_bank_view", "s4_event_labels"})
 
 BEHAVIOUR = tuple(
     Dataset(model, f"{model}_6B", "layer3/6B", scenario=True, view=model in VIEWS)
     for model in ("s1_arrival_entities", "s1_session_index", "s2_flow_anchor_baseline", "s2_event_stream_baseline",
                   "s3_campaign_catalogue", "s3_overlay_delta", "s3_flow_anchor_with_fraud",
-                  "s3_event_stream_with_fraud", "s4_flow_truth_labels", "s4_flow_bank_view", "s4_event_labels",
-                  "s4_case_timeline")
+                  "s3_event_stream_with_fraud", "s4_flow_truth_labels", "s4_bank_actions", "s4_flow_bank_view",
+                  "s4_event_labels", "s4_case_timeline")
 ) + (Dataset("s4_auth_features", "auth_features_6B", "layer3/6B", scenario=True),)
 
 # In data-flow order: a view's inputs come before it.

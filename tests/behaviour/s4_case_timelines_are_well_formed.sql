@@ -31,9 +31,8 @@ per_case as (
 
 bank_cases as (
     select case_id, min(ts_utc) as first_flow_ts
-    from {{ ref('s4_flow_bank_view') }} as b
-    join {{ ref('s3_flow_anchor_with_fraud') }} as f using (flow_id)
-    where case_id is not null
+    from {{ ref('s4_bank_actions') }} as b
+    join {{ ref('s2_flow_anchor_baseline') }} as f using (flow_id)
     group by case_id
 )
 

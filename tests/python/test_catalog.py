@@ -42,7 +42,8 @@ def test_views_are_never_written(tiny_42):
     receipt = _receipt(tiny_42)
     views = [ds for ds in DATASETS if ds.view]
     assert {ds.model for ds in views} == {"s2_event_stream_baseline", "s3_flow_anchor_with_fraud",
-                                         "s3_event_stream_with_fraud", "s4_flow_truth_labels", "s4_event_labels"}
+                                         "s3_event_stream_with_fraud", "s4_flow_truth_labels", "s4_flow_bank_view",
+                                         "s4_event_labels"}
     for ds in views:
         entry = receipt["datasets"][ds.dataset_id]
         assert entry["view"] is True and "path" not in entry and entry["rows"] > 0
@@ -50,7 +51,8 @@ def test_views_are_never_written(tiny_42):
         assert not (tiny_42 / "work" / "datasets" / ds.model).exists()
 
 
-@pytest.mark.parametrize("dataset_id", ["s3_event_stream_with_fraud_6B", "s4_event_labels_6B", "world_merchants"])
+@pytest.mark.parametrize("dataset_id", ["s3_event_stream_with_fraud_6B", "s4_flow_bank_view_6B", "s4_event_labels_6B",
+                                        "world_merchants"])
 def test_export_is_read_with_pyarrow_alone(tiny_42, tmp_path, dataset_id):
     entry = _receipt(tiny_42)["datasets"][dataset_id]
     assert runner.main(["export", "--run-dir", str(tiny_42), "--dataset", dataset_id, "--out", str(tmp_path)]) == 0

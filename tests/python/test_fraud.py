@@ -338,10 +338,11 @@ def test_a_flow_matching_zero_or_several_truth_rules_stops_the_run(runs_root, po
     assert not (runs_root / f"tiny-rules-{matches[8]}" / "data" / "layer3" / "6B" / "s4_flow_truth_labels_6B").exists()
 
 
-def test_no_campaign_taking_a_flow_gives_an_empty_delta_and_the_baseline(runs_root, policy_copy):
-    """S3 writes only the flows campaigns took: with every intensity 0 it writes an empty delta,
-    and the overlaid flows are the baseline's, none of them flagged (validation then fails on the
-    fraud gates, which is the run's verdict, not an error)."""
+def test_a_quiet_world_gives_empty_deltas_the_baseline_and_no_cases(runs_root, policy_copy):
+    """S3 writes only the flows campaigns took and S4 only those the bank acted on: with every
+    campaign intensity 0, no issuer decline and no false alert or legit dispute, both write
+    nothing, the overlaid flows are the baseline's, none of them flagged, and the bank view has
+    no case (validation then fails on the fraud gates, which is the run's verdict, not an error)."""
     import runner
     from python_kernels.run import runs
     from python_kernels.run.exit_codes import ExitCode
@@ -350,8 +351,14 @@ def test_no_campaign_taking_a_flow_gives_an_empty_delta_and_the_baseline(runs_ro
         for t in policy["templates"].values():
             t["intensity"] = [0.0, 0.0]
 
-    run_dir = runs_root / "tiny-no-campaign-takes"
-    policies = policy_copy({"campaigns.yaml": _idle})
+    def _no_decline(policy):
+        policy["flows"]["p_decline"] = {c: 0.0 for c in policy["flows"]["p_decline"]}
+
+    def _no_alert(policy):
+        policy["process"]["p_detect"]["NONE"] = policy["process"]["p_dispute"]["NONE"] = 0.0
+
+    run_dir = runs_root / "tiny-quiet-world"
+    policies = policy_copy({"campaigns.yaml": _idle, "flows.yaml": _no_decline, "bank_view.yaml": _no_alert})
     rc = runner.main(["run", "--preset", "tiny", "--seed", "42", "--policies", str(policies), "--run-dir", str(run_dir)])
     assert rc == ExitCode.NOT_VALIDATED
     con = runs.connect(run_dir, 1)
@@ -366,5 +373,12 @@ def test_no_campaign_taking_a_flow_gives_an_empty_delta_and_the_baseline(runs_ro
             where (f.amount_minor, f.device_id, f.ip_id, f.ts_clearing, f.flow_status)
                   is distinct from (b.amount_minor, b.device_id, b.ip_id, b.ts_clearing, b.flow_status)
         """).fetchone()[0] == 0
+        assert con.execute("select count(*) from s4_bank_actions").fetchone()[0] == 0
+        assert con.execute("""
+            select count(*) filter (where bank_label = 'NO_CASE_OPENED' and detection_outcome = 'NOT_DETECTED'
+                                    and case_id is null and not is_fraud_bank_view), count(*)
+            from s4_flow_bank_view""").fetchone() == \
+            (con.execute("select count(*) from s2_flow_anchor_baseline").fetchone()[0],) * 2
+        assert con.execute("select count(*) from s4_case_timeline").fetchone()[0] == 0
     finally:
         con.close()

@@ -1,8 +1,11 @@
-"""6B S4: one row per flow: the bank's view of it as a process in time (s4_bank_view.bank_view):
-detection at auth or after it, the customer's dispute, a chargeback and its decision, the
-case that groups it with the account's other triggered flows of the scenario (s4_cases.group_cases), and the
-bank's label with the instant it became final (the case closing). Flows are processed in
-arrival-id windows; draws are keyed per flow and per case, so chunking does not matter.
+"""6B S4: one row per flow the bank acted on: the bank's view of it as a process in time
+(s4_bank_view.bank_view): detection at auth or after it, the customer's dispute, a chargeback
+and its decision, the case that groups it with the account's other triggered flows of the
+scenario (s4_cases.group_cases), and the bank's label with the instant it became final (the
+case closing). Every flow goes through the process, but only those it opened a case on (a
+detection or a dispute) are written: any other flow is NOT_DETECTED and NO_CASE_OPENED with no
+instant, which the view s4_flow_bank_view fills in. Flows are processed in arrival-id windows;
+draws are keyed per flow and per case, so chunking does not matter.
 """
 import numpy as np
 import pyarrow as pa
@@ -15,9 +18,9 @@ from python_kernels.core.vocabulary import (BANK_LABELS, CHARGEBACK_OUTCOMES, DE
                                             TRUTH_LABELS)
 from python_kernels.dbt_io import Stage, arrival_windows, run_context
 
-CASES = "s4_flow_bank_view__cases"
-LINEAGE = ("flow_id", "scenario_id", "arrival_id", "account_id", "merchant_id", "campaign_id", "fraud_label",
-           "truth_subtype", "auth_outcome")
+CASES = "s4_bank_actions__cases"
+# the flow's keys the view does not take from the flows: account_id groups the cases and is dropped
+KEYS = ("flow_id", "scenario_id", "account_id")
 
 
 def model(dbt, session):
@@ -28,7 +31,7 @@ def model(dbt, session):
     session.register("s4_flows", dbt.ref("s3_flow_anchor_with_fraud"))
     session.register("s4_truth", dbt.ref("s4_flow_truth_labels"))
     session.register("s4_classes", dbt.ref("merchant_class_profile_5A"))
-    stage = Stage(session, "s4_flow_bank_view")
+    stage, acted = Stage(session, "s4_bank_actions"), None
     for lo, hi in arrival_windows(session, "s4_flows", ctx.preset["chunk_rows"]):
         arr = session.sql("""
             select f.flow_id, f.scenario_id, f.arrival_id, f.account_id, f.merchant_id, f.campaign_id,
@@ -40,13 +43,19 @@ def model(dbt, session):
             where f.arrival_id >= $1::bigint and f.arrival_id < $2::bigint
             order by f.flow_id
         """, params=[lo, hi]).to_arrow_table()
-        stage.append(_bank_chunk(ctx.seed, arr, params))
+        acted = _bank_chunk(ctx.seed, arr, params)
+        if acted.num_rows:  # a window the bank never acted on adds no file
+            stage.append(acted)
+    if acted is None:
+        raise ValueError("s4_bank_actions: there are no flows")
+    if not stage.chunks:  # the bank acted on no flow: an empty dataset
+        session.register(stage.name, acted)
 
-    # cases: the triggered flows of each account in a scenario, in time order, grouped by the window rule
+    # cases: the acted flows of each account in a scenario, in time order, grouped by the window rule
     trig = session.sql(f"""
         select flow_id, dense_rank() over (order by scenario_id, account_id) as case_key,
                epoch_us(case_trigger_utc) as trigger_us, epoch_us(last_step_utc) as last_us
-        from {stage.name} where case_trigger_utc is not null
+        from {stage.name}
         order by case_key, trigger_us, flow_id
     """).to_arrow_table()
     case_id = s4_cases.group_cases(column(trig, "case_key"), column(trig, "trigger_us"), column(trig, "flow_id"),
@@ -59,9 +68,9 @@ def model(dbt, session):
     session.execute(f"create or replace temp table {CASES} as select * from s4_case_map")
     session.unregister("s4_case_map")
     return session.sql(f"""
-        select s.* exclude (case_trigger_utc, last_step_utc), c.case_id, c.case_opened_utc, c.case_closed_utc,
+        select s.* exclude (account_id, case_trigger_utc, last_step_utc), c.case_id, c.case_opened_utc, c.case_closed_utc,
                c.case_closed_utc as bank_label_utc
-        from {stage.name} as s left join {CASES} as c using (flow_id)
+        from {stage.name} as s join {CASES} as c using (flow_id)
     """)
 
 
@@ -86,18 +95,21 @@ def _bank_chunk(seed, arr, params):
         "t_clearing": ts_values(arr, "ts_clearing"),
     }
     b = s4_bank_view.bank_view(seed, flows, params)
+    acted = np.flatnonzero(b["trigger"] != NO_TIME)
+    arr = arr.take(pa.array(acted))
+    b = {k: v[acted] for k, v in b.items()}
     outcome = pa.array(CHARGEBACK_OUTCOMES, pa.string()).take(pa.array(np.maximum(b["outcome"], 0),
                                                                        mask=b["outcome"] < 0))
     bank_label = pa.array(BANK_LABELS, pa.string()).take(pa.array(b["label"]))
     return pa.table({
-        **{name: arr.column(name) for name in LINEAGE},
+        **{name: arr.column(name) for name in KEYS},
         "detection_outcome": pa.array(DETECTION_OUTCOMES, pa.string()).take(pa.array(b["detect_kind"])),
         "detection_utc": ts_array(b["detect"]),
         "dispute_utc": ts_array(b["dispute"]),
         "chargeback_utc": ts_array(b["chargeback"]),
         "chargeback_outcome": outcome,
         "chargeback_decision_utc": ts_array(b["decision"]),
-        "investigation_confirmed_fraud": pa.array(b["confirmed"], mask=b["trigger"] == NO_TIME),
+        "investigation_confirmed_fraud": b["confirmed"],
         "bank_label": bank_label,
         "is_fraud_bank_view": np.isin(b["label"], [BANK_LABELS.index("BANK_CONFIRMED_FRAUD"),
                                                    BANK_LABELS.index("CHARGEBACK_WRITTEN_OFF")]),

@@ -221,10 +221,14 @@ order by gate_id
 {%- endmacro %}
 
 
-{# One row: the largest AUC of a table of per-column AUCs and every column's AUC as text, best first. #}
+{#
+  One row: the largest AUC of a table of per-column AUCs (auc, standard_error), its standard
+  error and every column's AUC as text, best first.
+#}
 {% macro auc_ranking(relation, name_column) -%}
 select
     max(auc) as max_auc,
+    arg_max(standard_error, auc) as max_auc_se,
     string_agg(printf('%s %.4f', {{ name_column }}, auc), ', ' order by auc desc, {{ name_column }}) as ranking
 from {{ relation }}
 {%- endmacro %}

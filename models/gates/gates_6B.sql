@@ -1,5 +1,6 @@
 {#
-  6B realism gates over the full data. Truth and bank view (T1-T7): prevalence, rule
+  6B realism gates over the full data, but for the ranking gates T23, R4 and R5, which read a
+  keyed sample of flows (int_gates_6B_sample) and state its standard error. Truth and bank view (T1-T7): prevalence, rule
   coverage, how the bank's view depends on merchant class and amount (amounts in US dollars,
   so currencies are comparable). Cases (T8-T10): gaps between consecutive case events at
   microsecond precision, spikes by whole seconds. Baseline amounts (T11-T13): distinct amounts
@@ -94,6 +95,11 @@ campaign_metrics as (
 
 auc_metrics as (
     {{ auc_ranking(ref('int_gates_6B_auc'), 'feature') }}
+),
+
+-- the keyed sample the ranking gates (T23, R4, R5) read
+ranking_sample as (
+    select count(*) as n, coalesce(any_value(sample_share), 1.0) as share from {{ ref('int_gates_6B_sample') }}
 ),
 
 -- the reference recipe: distinct amounts (major units) over every flow
@@ -320,12 +326,15 @@ metrics as (
     from mobility
     union all
     select '6B.R4', auc, fraud_test, false,
-           format('{} features; fitted on {} flows, scored on {} ({} FRAUD)', n_features, n_train, n_test, fraud_test),
+           printf('%d features; fitted on %d flows, scored on %d (%d FRAUD) of a keyed sample (share %.4f); standard error %.4f',
+                  n_features, n_train, n_test, fraud_test, s.share, standard_error),
            null
-    from separability
+    from separability, ranking_sample as s
     union all
-    select '6B.R5', max_auc, (select n from truth_metrics), false, 'AUC by id column: ' || ranking, null
-    from id_leakage
+    select '6B.R5', max_auc, s.n, false,
+           printf('AUC by id column: %s; keyed sample of at most about %d of each column''s ids, standard error %.4f',
+                  ranking, {{ pval('gates.sampling.max_units') }}::bigint, max_auc_se), null
+    from id_leakage, ranking_sample as s
     union all
     select '6B.R6', max_dev, n_flows, false,
            format('worst {} (median USD {}); {} of {} laws with >= {} flows', worst_law, worst_medians, n_laws,
@@ -347,8 +356,10 @@ metrics as (
                   {{ gate_param('6B.R9', 'min_sector_arrivals') }}::int), null
     from channel_mix_metrics
     union all
-    select '6B.T23', max_auc, (select n from truth_metrics), false, 'AUC by column: ' || ranking, null
-    from auc_metrics
+    select '6B.T23', max_auc, s.n, false,
+           printf('AUC by column: %s; keyed sample of %d flows (share %.4f), standard error %.4f', ranking, s.n,
+                  s.share, max_auc_se), null
+    from auc_metrics, ranking_sample as s
 ),
 
 -- T21: policy branches whose three gates pass B (amount tail T11-13, timing T14-16, delays T8-10)

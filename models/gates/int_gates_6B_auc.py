@@ -1,9 +1,10 @@
 """6B gate T23 input: one row per non-label column of the flows, with its rank AUC for the
-truth label. Each column is its own query, one after the other: as sixteen branches of the
-gate query they ran at once and their aggregates outgrew memory at `large`."""
+truth label over the gates' keyed sample of flows (int_gates_6B_sample) and that AUC's standard
+error around the full data's. Each column is its own query, one after the other: as sixteen
+branches of the gate query they ran at once and their aggregates outgrew memory at `large`."""
 import pyarrow as pa
 
-from python_kernels.gates.auc import single_feature_auc
+from python_kernels.gates.auc import auc_standard_error, single_feature_auc
 
 FEATURES = {
     "amount_usd": "amount_usd", "amount_minor": "amount_minor", "amount_cents": "amount_minor % 100",
@@ -17,7 +18,14 @@ FEATURES = {
 
 
 def model(dbt, session):
-    session.register("gates_6B_flows", dbt.ref("int_gates_6B_flows"))
-    aucs = [single_feature_auc(session, "gates_6B_flows", expr, "is_fraud_truth") for expr in FEATURES.values()]
-    session.unregister("gates_6B_flows")
-    return pa.table({"feature": list(FEATURES), "auc": pa.array(aucs, pa.float64())})
+    session.register("gates_6B_sample", dbt.ref("int_gates_6B_sample"))
+    n_pos, n_neg, share = session.execute("""
+        select count(*) filter (where is_fraud_truth), count(*) filter (where not is_fraud_truth),
+               coalesce(any_value(sample_share), 1.0)
+        from gates_6B_sample
+    """).fetchall()[0]
+    aucs = [single_feature_auc(session, "gates_6B_sample", expr, "is_fraud_truth") for expr in FEATURES.values()]
+    session.unregister("gates_6B_sample")
+    return pa.table({"feature": list(FEATURES), "auc": pa.array(aucs, pa.float64()),
+                     "standard_error": pa.array([auc_standard_error(a, n_pos, n_neg, share) for a in aucs],
+                                                pa.float64())})

@@ -11,6 +11,8 @@ on threads. `con` is the caller's DuckDB connection.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from python_kernels.gates.auc import auc_sql
@@ -91,10 +93,18 @@ def roc_points(con, table: str, max_points: int = 300) -> list[tuple[float, floa
     return [(0.0, 0.0)] + rows[::step] + [(1.0, 1.0)]
 
 
-def entity_fold_auc(con, relation: str, id_col: str, label: str, folds: list[str], n_bins: int) -> float | None:
+class EntityAuc(NamedTuple):
+    auc: float | None
+    pos_ids: float     # the ids' summed label shares: the positives, in ids
+    neg_ids: float     # the ids' summed other shares
+
+
+def entity_fold_auc(con, relation: str, id_col: str, label: str, folds: list[str], n_bins: int,
+                    keep: str = "true") -> EntityAuc:
     """Mean over `folds` of the AUC, over the fold-false ids, of the fold-true ids' label rate in
-    their id's bin. A fold is a boolean SQL expression of `id` (a keyed coin: an id's rows are all
-    in one fold). Every id weighs the same, its label share split between the two classes: what
+    their id's bin, with the ids' positive and negative weight. A fold is a boolean SQL expression
+    of `id` (a keyed coin: an id's rows are all in one fold); `keep`, one of `id` too, samples the
+    ids (all their rows or none, so an id's label share is the full data's). Every id weighs the same, its label share split between the two classes: what
     the value says about an entity never seen, whatever its traffic, so a few heavy entities do not
     make chance look like a signal (with rows as units, randomly relabelled merchant ids scored
     0.41-0.53 on one run). The AUC is directed: a bin's learned rate is the score, and an AUC below
@@ -106,8 +116,8 @@ def entity_fold_auc(con, relation: str, id_col: str, label: str, folds: list[str
     flags = ", ".join(f"({f}) as f{k}" for k, f in enumerate(folds))
     t = con.execute(f"""
         with per_id as (
-            select {id_col} as id, count(*) filter (where {label}) * 1000000 // count(*) as share_micro
-            from {relation} where {id_col} is not null group by 1
+            select id, count(*) filter (where y) * 1000000 // count(*) as share_micro
+            from (select {id_col} as id, ({label}) as y from {relation}) where id is not null and ({keep}) group by 1
         ),
         binned as (
             select *, (row_number() over (order by id) - 1) * {int(n_bins)} // count(*) over () as bin,
@@ -129,7 +139,8 @@ def entity_fold_auc(con, relation: str, id_col: str, label: str, folds: list[str
         auc = _grouped_auc(rate, pos, neg)
         if auc is not None:
             aucs.append(auc)
-    return float(np.mean(aucs)) if aucs else None
+    pos = float(t["share_micro"].sum()) / 1e6
+    return EntityAuc(float(np.mean(aucs)) if aucs else None, pos, float(t["ids"].sum()) - pos)
 
 
 def _grouped_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float | None:

@@ -46,12 +46,19 @@ def tiny_42(runs_root):
 @pytest.fixture
 def policy_copy(tmp_path):
     """A function: copy policies/ into tmp_path, apply {file: edit(data)} and return the folder."""
-    def make(edit: dict) -> Path:
-        folder = tmp_path / "policies"
-        shutil.copytree(Path(__file__).resolve().parents[2] / "policies", folder)
-        for name, change in edit.items():
-            data = yaml.safe_load((folder / name).read_text())
-            change(data)
-            (folder / name).write_text(yaml.safe_dump(data, sort_keys=False))
-        return folder
-    return make
+    return lambda edit: _edited_policies(tmp_path / "policies", edit)
+
+
+@pytest.fixture(scope="session")
+def session_policy_copy(tmp_path_factory):
+    """policy_copy for fixtures that outlive one test: each call gets a folder of its own."""
+    return lambda edit: _edited_policies(tmp_path_factory.mktemp("policies") / "policies", edit)
+
+
+def _edited_policies(folder: Path, edit: dict) -> Path:
+    shutil.copytree(Path(__file__).resolve().parents[2] / "policies", folder)
+    for name, change in edit.items():
+        data = yaml.safe_load((folder / name).read_text())
+        change(data)
+        (folder / name).write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder

@@ -90,8 +90,9 @@ def test_entity_fold_auc_sees_encoded_ranges_not_opaque_ids():
     folds = ["id % 2 = 0", "id % 3 = 0", "(id // 7) % 2 = 1"]  # any fixed per-id coins will do in a test
     opaque = np.random.default_rng(1).permutation(n_ids)[entity]
     con.register("t", pa.table({"ranged": entity, "opaque": opaque, "y": y}))
-    ranged_auc = entity_fold_auc(con, "t", "ranged", "y", folds, 20)
-    opaque_auc = entity_fold_auc(con, "t", "opaque", "y", folds, 20)
+    ranged = entity_fold_auc(con, "t", "ranged", "y", folds, 20)
+    ranged_auc = ranged.auc
+    opaque_auc = entity_fold_auc(con, "t", "opaque", "y", folds, 20).auc
     assert ranged_auc > 0.7
     assert abs(opaque_auc - 0.5) < 0.04
     # the naive version: per fold, each id's label share (millionths) and its bin's mean share over
@@ -115,6 +116,7 @@ def test_entity_fold_auc_sees_encoded_ranges_not_opaque_ids():
         wins = sum(pos[a] * (neg[score < score[a]].sum() + 0.5 * neg[score == score[a]].sum()) for a in range(len(other)))
         per_fold.append(wins / (pos.sum() * neg.sum()))
     assert ranged_auc == pytest.approx(np.mean(per_fold), abs=1e-9)
+    assert (ranged.pos_ids, ranged.neg_ids) == pytest.approx((sum(share.values()) / 1e6, ids.size - sum(share.values()) / 1e6))
 
 
 def test_entity_fold_auc_is_not_folded_into_either_direction():
@@ -128,6 +130,6 @@ def test_entity_fold_auc_is_not_folded_into_either_direction():
     y = g.random(entity.size) < np.where(g.random(n_ids) < 0.1, 0.3, 0.01)[entity]
     con = duckdb.connect()
     con.register("t", pa.table({"id": entity, "y": y}))
-    single = [entity_fold_auc(con, "t", "id", "y", [f"((id + 1) * 2654435761 + {k} * 40503) % 1000003 % 2 = 0"], 20) for k in range(40)]
+    single = [entity_fold_auc(con, "t", "id", "y", [f"((id + 1) * 2654435761 + {k} * 40503) % 1000003 % 2 = 0"], 20).auc for k in range(40)]
     assert min(single) < 0.5 < max(single)
     assert abs(np.mean(single) - 0.5) < 0.04

@@ -60,6 +60,7 @@ SCHEMA_NODE = Obj({
     "target_version": Str(r"^[a-z][a-z0-9_]{0,60}$"),
     "gates": Map(GATE, keys=Str(GATE_ID)),
     "pending": List(Str(GATE_ID), min_len=0),
+    "sampling": Obj({"max_units": Int(1000, None)}),
     "certification": Obj({
         "required_seeds": List(Int(0, 2**63 - 1)),
         "stability": Obj({

@@ -73,3 +73,22 @@
     group by s.grp
 )
 {%- endmacro %}
+
+
+{#
+  One row over `relation` (one row per sampled cluster, e.g. a party, with counts x and y): the
+  ratio k / n of the summed counts and its standard error under keyed sampling of the clusters
+  at `share`: the linearised variance of a ratio estimator, (1 - share) m / (m - 1)
+  sum (y - R x)^2 / (sum x)^2 over the m clusters (Cochran, Sampling Techniques, 3rd ed., 6.3),
+  so clusters' own correlation counts. 0 when every cluster is in.
+#}
+{% macro cluster_ratio(relation, share) -%}
+select
+    sum(c.x) as n,
+    sum(c.y) as k,
+    any_value(r.ratio) as ratio,
+    sqrt(greatest(1 - {{ share }}, 0) * count(*) / nullif(count(*) - 1, 0)
+         * {{ exact_sum('(c.y - r.ratio * c.x) * (c.y - r.ratio * c.x)') }}) / nullif(sum(c.x), 0) as standard_error
+from {{ relation }} as c
+cross join (select sum(y)::double / nullif(sum(x), 0) as ratio from {{ relation }}) as r
+{%- endmacro %}

@@ -1,6 +1,7 @@
 {#
   6B realism gates over the full data, but for the ranking gates T23, R4 and R5, which read a
-  keyed sample of flows (int_gates_6B_sample) and state its standard error. Truth and bank view (T1-T7): prevalence, rule
+  keyed sample of flows or ids (int_gates_6B_sample), and the mobility gates R1-R3, a keyed
+  sample of the parties; each states its standard error. Truth and bank view (T1-T7): prevalence, rule
   coverage, how the bank's view depends on merchant class and amount (amounts in US dollars,
   so currencies are comparable). Cases (T8-T10): gaps between consecutive case events at
   microsecond precision, spikes by whole seconds. Baseline amounts (T11-T13): distinct amounts
@@ -313,16 +314,18 @@ metrics as (
     from truth_metrics
     union all
     select '6B.R1', n_impossible / nullif(n_pairs, 0), n_pairs, false,
-           format('{} of {} consecutive legit card-present pairs; median {} km apart', n_impossible, n_pairs,
-                  round(median_km, 1)), null
+           printf('%d of %d consecutive legit card-present pairs; median %.1f km apart; keyed sample of the parties (share %.4f), standard error %.2g',
+                  n_impossible, n_pairs, median_km, party_share, r1_standard_error), null
     from mobility
     union all
     select '6B.R2', n_abroad_parties / nullif(n_in_person_parties, 0), n_in_person_parties, false,
-           format('{} of {} parties paying in person did so abroad', n_abroad_parties, n_in_person_parties), null
+           printf('%d of %d parties paying in person did so abroad; keyed sample of the parties (share %.4f), standard error %.2g',
+                  n_abroad_parties, n_in_person_parties, party_share, r2_standard_error), null
     from mobility
     union all
     select '6B.R3', n_ecom_foreign_ip / nullif(n_ecom, 0), n_ecom, false,
-           format('{} of {} legit ECOM flows from a foreign IP', n_ecom_foreign_ip, n_ecom), null
+           printf('%d of %d legit ECOM flows from a foreign IP; keyed sample of the parties (share %.4f), standard error %.2g',
+                  n_ecom_foreign_ip, n_ecom, party_share, r3_standard_error), null
     from mobility
     union all
     select '6B.R4', auc, fraud_test, false,

@@ -27,12 +27,14 @@ def model(dbt, session):
         "ip_id": dbt.ref("s4_ip_base_6A"),
     }
     max_units = ctx.policies["gates"]["sampling"]["max_units"]
-    key = lambda domain: f"rng_stream({ctx.seed}::ubigint, {rng.domain_id(domain)}::ubigint, id::ubigint)"  # noqa: E731
-    folds = [f"rng_u01({key(FOLD_DOMAIN)}, {k}) < 0.5" for k in range(N_FOLDS)]
+    fold_key = f"rng_stream({ctx.seed}::ubigint, {rng.domain_id(FOLD_DOMAIN)}::ubigint, id::ubigint)"
+    folds = [f"rng_u01({fold_key}, {k}) < 0.5" for k in range(N_FOLDS)]
+    # the sample's coin runs over every flow: the id is the counter of the domain's one stream (one mix, not three)
+    sample_stream = rng.stream_key(ctx.seed, rng.domain_id(SAMPLE_DOMAIN), 0)
     aucs, errors = [], []
     for col, table in tables.items():
         share = min(1.0, max_units / max(table.count("*").fetchall()[0][0], 1))
-        keep = "true" if share >= 1 else f"rng_u01({key(SAMPLE_DOMAIN)}, 0) < {share!r}"
+        keep = "true" if share >= 1 else f"rng_u01({int(sample_stream)}::ubigint, id) < {share!r}"
         r = entity_fold_auc(session, "gates_6B_flows_for_ids", col, "fraud_label = 'FRAUD'", folds, N_BINS, keep)
         aucs.append(r.auc)
         errors.append(auc_standard_error(r.auc, r.pos_ids, r.neg_ids, share))

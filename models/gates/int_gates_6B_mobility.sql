@@ -21,7 +21,7 @@ legit as (
     join {{ ref('s1_arrival_entities') }} as e on e.arrival_id = f.arrival_id
     left join {{ ref('world_sites') }} as s on s.site_id = e.site_id
     where t.fraud_label = 'LEGIT'
-      and rng_u01({{ stream('6B.gates.party_sample', 'f.party_id') }}, 0) < (select share from share)
+      and rng_u01({{ stream('6B.gates.party_sample', '0') }}, f.party_id) < (select share from share)
 ),
 
 -- one use per (party, instant), at the first flow's site, as in auth_features

@@ -1,6 +1,6 @@
 {#
   The keyed sample of flows the ranking gates read (6B.T23, R4, R5): every flow of
-  int_gates_6B_flows whose coin, drawn from (seed, 6B.gates.sample, flow_id), falls under
+  int_gates_6B_flows whose coin, draw flow_id of stream (seed, 6B.gates.sample), falls under
   gates.sampling.max_units / flows; every flow when there are no more than that. A flow is in or
   out whatever the threads or chunking, and the same flows in every rebuild of the run. The share
   is kept on each row for the finite-population factor of the gates' standard errors.
@@ -17,7 +17,8 @@ final as (
     select f.*, s.sample_share
     from flows as f
     cross join share as s
-    where rng_u01({{ stream('6B.gates.sample', 'f.flow_id') }}, 0) < s.sample_share
+    -- the flow is the counter of the domain's one stream: one mix per flow, not three
+    where rng_u01({{ stream('6B.gates.sample', '0') }}, f.flow_id) < s.sample_share
 )
 
 select * from final

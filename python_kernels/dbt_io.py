@@ -84,6 +84,12 @@ def arrival_windows(session, relation: str, chunk_rows: int) -> list[tuple[int, 
     return id_windows(session, relation, "arrival_id", chunk_rows)
 
 
+def _stage_root(session) -> Path:
+    """work/stage/ beside the run's database (a temp folder for an in-memory one)."""
+    db = session.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
+    return Path(db[0][0]).parent / "stage" if db and db[0][0] else Path(tempfile.gettempdir()) / "fde-stage"
+
+
 class Stage:
     """The rows of a chunked Python model, written chunk by chunk as zstd Parquet split by
     scenario_id (the `dataset` layout) in `work/stage/<model>/`, so no chunk outlives its own
@@ -101,9 +107,7 @@ class Stage:
     def __init__(self, session, model: str):
         Stage.release(model)
         self.session, self.model, self.name, self.chunks = session, model, f"{model}__stage", 0
-        db = session.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()
-        root = Path(db[0][0]).parent / "stage" if db and db[0][0] else Path(tempfile.gettempdir()) / "fde-stage"
-        self.folder = root / model
+        self.folder = _stage_root(session) / model
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
         Stage._open[model] = self
@@ -142,3 +146,37 @@ class Stage:
         if stage is not None:
             stage.session.execute(f"drop view if exists {stage.name}").fetchall()
             shutil.rmtree(stage.folder, ignore_errors=True)
+
+
+class Buckets:
+    """The rows of a query scattered by `key % count` into Parquet buckets under work/stage/, in
+    one pass over the inputs, so a model can take every row of a key (a party's history) one
+    bucket at a time. Use as a context manager: the files go when it closes."""
+
+    def __init__(self, session, model: str, query: str, key: str, count: int):
+        if count < 1:
+            raise ValueError(f"{model}: the bucket count must be at least 1, not {count}")
+        self.session, self.count = session, count
+        self.folder = _stage_root(session) / f"{model}__buckets"
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        # lz4: scratch read back once, so writing fast matters more than size
+        session.execute(f"""
+            copy (select *, ({key}) % {count} as bucket from ({query})) to '{self.folder}'
+                (format parquet, compression lz4_raw, partition_by (bucket), overwrite_or_ignore true)
+        """).fetchall()
+
+    def __enter__(self) -> "Buckets":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def tables(self, order_by: str):
+        """Each non-empty bucket's rows as an Arrow table sorted by `order_by`, bucket column dropped."""
+        for k in range(self.count):
+            if any((self.folder / f"bucket={k}").glob("*.parquet")):
+                yield self.session.sql(f"""
+                    select * from read_parquet('{self.folder}/bucket={k}/*.parquet', hive_partitioning = false)
+                    order by {order_by}
+                """).to_arrow_table()

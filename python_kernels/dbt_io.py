@@ -8,6 +8,7 @@ dbt finds a Python model's config keys and refs by reading the model file itself
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -96,10 +97,10 @@ class Stage:
     iteration and DuckDB never holds the whole result.
 
     A model returns `files()`: the `dataset` materialisation then moves the files into place
-    and nothing is written twice. `relation()` (also the temp view `name`) reads them back for
-    a model that still joins them; the materialisation writes that result and `release`s the
-    stage. Chunks come in arrival-window order, so each file covers a narrow range of ids and a
-    later model's window query skips the other files' row groups.
+    and nothing is written twice. The temp view `name` reads the files back for a model that
+    needs its own rows again before it returns (s4_bank_actions). Chunks come in id-range order,
+    so each file covers a narrow range of ids and a later model's window query skips the other
+    files' row groups.
     """
 
     _open: dict[str, "Stage"] = {}
@@ -131,9 +132,6 @@ class Stage:
             raise ValueError(empty_message)
         return self
 
-    def relation(self, empty_message: str):
-        return self.files(empty_message).session.table(self.name)
-
     def move_to(self, location: str) -> None:
         """Put the files where the dataset lives (the previous files are unlinked, not rewritten)."""
         shutil.rmtree(location, ignore_errors=True)
@@ -149,20 +147,24 @@ class Stage:
 
 
 class Buckets:
-    """The rows of a query scattered by `key % count` into Parquet buckets under work/stage/, in
-    one pass over the inputs, so a model can take every row of a key (a party's history) one
-    bucket at a time. Use as a context manager: the files go when it closes."""
+    """The rows of a query scattered by `bucket_expr` (values in [0, count)) into Parquet buckets
+    under work/stage/, in one pass over the inputs, so a model can take every row of a key (a
+    party's history, an arrival's id range) one bucket at a time instead of re-scanning its
+    inputs for each window. One bucket needs no scratch: the query is read as it is. Use as a
+    context manager: the files go when it closes."""
 
-    def __init__(self, session, model: str, query: str, key: str, count: int):
+    def __init__(self, session, model: str, query: str, bucket_expr: str, count: int):
         if count < 1:
             raise ValueError(f"{model}: the bucket count must be at least 1, not {count}")
-        self.session, self.count = session, count
+        self.session, self.query, self.count = session, query, count
         self.folder = _stage_root(session) / f"{model}__buckets"
         shutil.rmtree(self.folder, ignore_errors=True)
+        if count == 1:
+            return
         self.folder.mkdir(parents=True)
         # lz4: scratch read back once, so writing fast matters more than size
         session.execute(f"""
-            copy (select *, ({key}) % {count} as bucket from ({query})) to '{self.folder}'
+            copy (select *, ({bucket_expr}) as bucket from ({query})) to '{self.folder}'
                 (format parquet, compression lz4_raw, partition_by (bucket), overwrite_or_ignore true)
         """).fetchall()
 
@@ -173,10 +175,28 @@ class Buckets:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def tables(self, order_by: str):
-        """Each non-empty bucket's rows as an Arrow table sorted by `order_by`, bucket column dropped."""
+        """Each non-empty bucket's rows as an Arrow table sorted by `order_by`, bucket column
+        dropped, in bucket order."""
+        # a relation keeps ORDER BY in its Arrow batches; execute() results may hand them out of
+        # order when preserve_insertion_order is off (profiles.yml)
+        if self.count == 1:
+            table = self.session.sql(f"select * from ({self.query}) order by {order_by}").to_arrow_table()
+            if table.num_rows:
+                yield table
+            return
         for k in range(self.count):
             if any((self.folder / f"bucket={k}").glob("*.parquet")):
                 yield self.session.sql(f"""
                     select * from read_parquet('{self.folder}/bucket={k}/*.parquet', hive_partitioning = false)
                     order by {order_by}
                 """).to_arrow_table()
+
+
+def id_buckets(session, relation: str, column: str, chunk_rows: int) -> tuple[str, int]:
+    """A bucket expression and count for `Buckets` that cut `column` (arrival_id or session_id,
+    uniform on [0, 2**bits): core.ids.opaque_event_ids) of `relation` into 2**k equal id ranges of
+    about chunk_rows rows at most, in id order, so the rows of one id stay in one bucket."""
+    rows, top = session.execute(f"select count(*), coalesce(max({column}), 0) from {relation}").fetchall()[0]
+    bits = int(top).bit_length()
+    k = min(max(math.ceil(math.log2(rows / chunk_rows)), 0), bits) if rows else 0
+    return f"{column} >> {bits - k}", 2 ** k

@@ -48,7 +48,6 @@ def model(dbt, session):
     session.register("s1_arrivals", dbt.ref("s4_arrival_events"))
     session.register("s1_merchants", dbt.ref("world_merchants"))
     session.register("s1_mccs", dbt.ref("world_mccs"))
-    session.register("s1_parties", dbt.ref("s1_party_base_6A"))
     days = session.execute("""
         select scenario_id, epoch_us(date_trunc('day', ts_utc)) as day_us, count(*) as n
         from s1_arrivals group by all order by scenario_id, day_us
@@ -71,11 +70,7 @@ def model(dbt, session):
                 order by a.ts_utc, a.arrival_id
             """, params=[scenario, int(lo_us), int(hi_us)]).to_arrow_table()
             stage.append(_attach_chunk(ctx.seed, arr, attacher, tables, countries, sectors))
-    session.register("s1_staged", stage.relation("s1_arrival_entities: there are no arrivals to attach"))
-    return session.sql("""
-        select s.*, p.country_iso as party_country_iso, p.country_iso <> s.legal_country_iso as is_cross_border
-        from s1_staged as s join s1_parties as p using (party_id)
-    """)
+    return stage.files("s1_arrival_entities: there are no arrivals to attach")
 
 
 def _attach_chunk(seed, arr, attacher, tables, countries, sectors):
@@ -101,6 +96,7 @@ def _attach_chunk(seed, arr, attacher, tables, countries, sectors):
 
     out = attacher.feed(arrival_id, ts_us, country, channel, site, loc)
     ins = out["instrument"]
+    party_country = tables["party_country"][out["party"]]
     return pa.table({
         "arrival_id": arrival_id,
         "scenario_id": arr.column("scenario_id"),
@@ -121,6 +117,8 @@ def _attach_chunk(seed, arr, attacher, tables, countries, sectors):
         "session_id": out["session_id"],
         "attach_rule": pa.array(ATTACH_RULES, pa.string()).take(pa.array(out["rule"])),
         "is_session_start": out["session_start"],
+        "party_country_iso": pa.array(countries, pa.string()).take(pa.array(party_country)),
+        "is_cross_border": party_country != country,
     })
 
 

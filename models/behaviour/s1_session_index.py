@@ -1,9 +1,10 @@
 """6B S1: one row per session, summarised from its arrivals (s1_arrival_entities).
 
-Arrivals are read in windows of whole sessions (session_id = the first arrival's id, so a
-window of ids holds complete sessions) sorted by (session_id, ts); a numba pass gives each
-session its span, party, dominant entities (most arrivals, lowest id on a tie), distinct
-counts and channels. Row order never matters, so the index is the same for any window size.
+The arrivals are scattered once into buckets of whole sessions (session_id = the first
+arrival's id, so a range of ids holds complete sessions), each read sorted by (session_id, ts);
+a numba pass gives each session its span, party, dominant entities (most arrivals, lowest id on
+a tie), distinct counts and channels. Row order never matters, so the index is the same for any
+bucket count.
 """
 import numpy as np
 import pyarrow as pa
@@ -11,7 +12,7 @@ import pyarrow as pa
 from python_kernels.behaviour import s1_sessions
 from python_kernels.core.arrow import codes, column
 from python_kernels.core.vocabulary import CHANNELS
-from python_kernels.dbt_io import Stage, id_windows, run_context
+from python_kernels.dbt_io import Buckets, Stage, id_buckets, run_context
 
 ENTITIES = ("device_id", "account_id", "instrument_id", "ip_id", "merchant_id")
 CHANNEL_SETS = [",".join(sorted(c for k, c in enumerate(CHANNELS) if mask >> k & 1))
@@ -23,14 +24,10 @@ def model(dbt, session):
     ctx = run_context(dbt.config.get("seed"), dbt.config.get("preset"), dbt.config.get("policy_dir"))
     session.register("si_entities", dbt.ref("s1_arrival_entities"))
     stage = Stage(session, "s1_session_index")
-    for lo, hi in id_windows(session, "si_entities", "session_id", ctx.preset["chunk_rows"]):
-        arr = session.sql(f"""
-            select session_id, scenario_id, ts_utc, party_id, channel, is_cross_border, {", ".join(ENTITIES)}
-            from si_entities
-            where session_id >= $1::bigint and session_id < $2::bigint
-            order by session_id, ts_utc, arrival_id
-        """, params=[int(lo), int(hi)]).to_arrow_table()
-        stage.append(_summarise(arr))
+    query = f"select session_id, scenario_id, ts_utc, arrival_id, party_id, channel, is_cross_border, {', '.join(ENTITIES)} from si_entities"
+    with Buckets(session, "s1_session_index", query, *id_buckets(session, "si_entities", "session_id", ctx.preset["chunk_rows"])) as b:
+        for arr in b.tables("session_id, ts_utc, arrival_id"):
+            stage.append(_summarise(arr))
     return stage.files("s1_session_index: there are no attached arrivals")
 
 

@@ -3,8 +3,9 @@ declined attempt, with the arrival's lineage and entities, the amount in the cur
 (the site's country's, or a virtual merchant's own), the outcome and the instant of every event
 the flow has (s2_event_stream_baseline unpivots them). Draws are keyed by flow_id (outcomes,
 timings) and arrival_id (amount), so the flows of an arrival do not depend on which chunk they
-are computed in. The amount follows the channel's law, or for purchases the law of the
-merchant's MCC group.
+are computed in: the attached arrivals are scattered once into arrival-id ranges of about
+chunk_rows rows and computed one range at a time. The amount follows the channel's law, or for
+purchases the law of the merchant's MCC group.
 """
 import numpy as np
 import pyarrow as pa
@@ -13,7 +14,7 @@ from python_kernels.behaviour import s2_flows
 from python_kernels.behaviour.flow_columns import outcome_columns, ts_array
 from python_kernels.core.arrow import column, vocab_index
 from python_kernels.core.vocabulary import CHANNELS
-from python_kernels.dbt_io import Stage, arrival_windows, run_context
+from python_kernels.dbt_io import Buckets, Stage, id_buckets, run_context
 
 FLOW_TYPES = {"ATM": "ATM_WITHDRAWAL", "BANK_RAIL": "BANK_TRANSFER"}  # other channels: CARD_PURCHASE
 LINEAGE = ("arrival_id", "session_id", "scenario_id", "merchant_id", "arrival_seq", "channel", "party_id",
@@ -31,22 +32,22 @@ def model(dbt, session):
     session.register("s2_merchants", dbt.ref("world_merchants"))
     session.register("s2_countries", countries)
     stage = Stage(session, "s2_flow_anchor_baseline")
-    for lo, hi in arrival_windows(session, "s2_entities", ctx.preset["chunk_rows"]):
-        arr = session.sql("""
-            -- a site charges in its country's currency (a chain's shops abroad price locally); a
-            -- virtual merchant's web store charges in the merchant's own
-            select
-                e.*,
-                if(e.is_virtual, m.currency_code, c.currency_code) as currency_code,
-                if(e.is_virtual, m.currency_minor_units, c.currency_minor_units) as currency_minor_units,
-                m.amount_group
-            from s2_entities as e
-            join s2_merchants as m using (merchant_id)
-            join s2_countries as c on c.country_iso = e.legal_country_iso
-            where e.arrival_id >= $1::bigint and e.arrival_id < $2::bigint
-            order by e.arrival_id
-        """, params=[lo, hi]).to_arrow_table()
-        stage.append(_flow_chunk(ctx.seed, arr, laws))
+    query = """
+        -- a site charges in its country's currency (a chain's shops abroad price locally); a
+        -- virtual merchant's web store charges in the merchant's own
+        select
+            e.*,
+            if(e.is_virtual, m.currency_code, c.currency_code) as currency_code,
+            if(e.is_virtual, m.currency_minor_units, c.currency_minor_units) as currency_minor_units,
+            m.amount_group
+        from s2_entities as e
+        join s2_merchants as m using (merchant_id)
+        join s2_countries as c on c.country_iso = e.legal_country_iso
+    """
+    with Buckets(session, "s2_flow_anchor_baseline", query,
+                 *id_buckets(session, "s2_entities", "arrival_id", ctx.preset["chunk_rows"])) as b:
+        for arr in b.tables("arrival_id"):
+            stage.append(_flow_chunk(ctx.seed, arr, laws))
     return stage.files("s2_flow_anchor_baseline: there are no attached arrivals")
 
 

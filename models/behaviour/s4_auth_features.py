@@ -70,7 +70,8 @@ def model(dbt, session):
     session.register("s4_ips", dbt.ref("s4_ip_base_6A"))
     flows = session.execute("select count(*) from s4_flows").fetchall()[0][0]
     stage = Stage(session, "s4_auth_features")
-    with Buckets(session, "s4_auth_features", INPUTS, "party_id", max(1, math.ceil(flows / ctx.preset["chunk_rows"]))) as b:
+    count = max(1, math.ceil(flows / ctx.preset["chunk_rows"]))
+    with Buckets(session, "s4_auth_features", INPUTS, f"party_id % {count}", count) as b:
         for arr in b.tables("scenario_id, party_id, ts_utc, flow_id"):
             stage.append(_features(arr))
     return stage.files("s4_auth_features: there are no flows")

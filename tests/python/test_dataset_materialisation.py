@@ -13,7 +13,7 @@ import pytest
 
 from python_kernels.run import runs
 from python_kernels.run.datasets import DATASETS
-from python_kernels.dbt_io import Stage
+from python_kernels.dbt_io import Buckets, Stage, id_buckets
 from python_kernels.run.exit_codes import ExitCode
 from python_kernels.run.runs import PROJECT_DIR
 
@@ -36,7 +36,7 @@ MODELS = {
     """,
     "staged_py.py": """
         import pyarrow as pa
-        from python_kernels.dbt_io import Stage
+        from python_kernels.dbt_io import Buckets, Stage, id_buckets
 
         def model(dbt, session):
             dbt.config(materialized="dataset")
@@ -130,11 +130,49 @@ def test_stage_writes_chunks_reads_them_back_and_releases_them(tmp_path):
         stage.append(pa.table({"n": [3], "scenario_id": ["x"]}))
         assert sorted(con.execute(f"select scenario_id, n from {stage.name}").fetchall()) == [
             ("x", 1), ("x", 3), ("y", 2)]
-        assert stage.relation("empty").count("*").fetchall() == [(3,)]
+        assert stage.files("empty") is stage and con.table(stage.name).count("*").fetchall() == [(3,)]
         assert (tmp_path / "stage" / "m" / "scenario_id=x" / "part-1-0.parquet").exists()
         Stage.release("m")
         assert not (tmp_path / "stage" / "m").exists()
         assert not con.execute("select * from duckdb_views() where view_name = 'm__stage'").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_buckets_hand_out_every_row_once_with_each_key_whole_and_sorted(tmp_path, count):
+    con = duckdb.connect(str(tmp_path / "db.duckdb"))
+    try:
+        con.execute("create table t as select (i * 7919) % 50 as k, 1000 - i as ts, i from range(1000) r(i)")
+        with Buckets(con, "m", "select * from t", f"k % {count}", count) as b:
+            parts = [part.to_pylist() for part in b.tables("k, ts")]
+            assert (tmp_path / "stage" / "m__buckets").exists() == (count > 1)
+        assert not (tmp_path / "stage" / "m__buckets").exists()
+        rows = [r for part in parts for r in part]
+        assert sorted(r["i"] for r in rows) == list(range(1000))
+        keys = [{r["k"] for r in part} for part in parts]
+        assert all(not a & b for n, a in enumerate(keys) for b in keys[n + 1:])  # a key in one bucket only
+        assert all(part == sorted(part, key=lambda r: (r["k"], r["ts"])) for part in parts)
+        assert all(set(part[0]) == {"k", "ts", "i"} for part in parts)  # the bucket column is dropped
+        with pytest.raises(ValueError, match="at least 1"):
+            Buckets(con, "m", "select * from t", "0", 0)
+    finally:
+        con.close()
+
+
+def test_id_buckets_cut_uniform_ids_into_id_ranges_of_at_most_about_the_chunk(tmp_path):
+    con = duckdb.connect(str(tmp_path / "db.duckdb"))
+    try:
+        # uniform ids below 2**20, as the keyed permutation hands them out
+        con.execute("create table t as select (i * 40503) % 1048576 as arrival_id from range(100000) r(i)")
+        expr, count = id_buckets(con, "t", "arrival_id", 30000)
+        assert count == 4
+        sizes = con.execute(f"select {expr} as b, count(*), min(arrival_id), max(arrival_id) from t group by b order by b").fetchall()
+        assert [s[0] for s in sizes] == [0, 1, 2, 3] and all(s[1] <= 30000 for s in sizes)
+        assert all(a[3] < b[2] for a, b in zip(sizes, sizes[1:]))  # id ranges, in id order
+        assert id_buckets(con, "t", "arrival_id", 10**6) == ("arrival_id >> 20", 1)
+        con.execute("delete from t")
+        assert id_buckets(con, "t", "arrival_id", 10)[1] == 1
     finally:
         con.close()
 

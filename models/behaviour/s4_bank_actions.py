@@ -4,8 +4,9 @@ and its decision, the case that groups it with the account's other triggered flo
 scenario (s4_cases.group_cases), and the bank's label with the instant it became final (the
 case closing). Every flow goes through the process, but only those it opened a case on (a
 detection or a dispute) are written: any other flow is NOT_DETECTED and NO_CASE_OPENED with no
-instant, which the view s4_flow_bank_view fills in. Flows are processed in arrival-id windows;
-draws are keyed per flow and per case, so chunking does not matter.
+instant, which the view s4_flow_bank_view fills in. The flows with their truth are scattered
+once into arrival-id ranges of about chunk_rows flows and processed one range at a time; draws
+are keyed per flow and per case, so chunking does not matter.
 """
 import numpy as np
 import pyarrow as pa
@@ -16,7 +17,7 @@ from python_kernels.core.arrow import column, vocab_index
 from python_kernels.core.policy_schema.arrivals import DEMAND_CLASSES
 from python_kernels.core.vocabulary import (BANK_LABELS, CHARGEBACK_OUTCOMES, DETECTION_OUTCOMES, NO_TIME, SUBTYPES,
                                             TRUTH_LABELS)
-from python_kernels.dbt_io import Stage, arrival_windows, run_context
+from python_kernels.dbt_io import Buckets, Stage, id_buckets, run_context
 
 CASES = "s4_bank_actions__cases"
 # the flow's keys the view does not take from the flows: account_id groups the cases and is dropped
@@ -32,20 +33,19 @@ def model(dbt, session):
     session.register("s4_truth", dbt.ref("s4_flow_truth_labels"))
     session.register("s4_classes", dbt.ref("merchant_class_profile_5A"))
     stage, acted = Stage(session, "s4_bank_actions"), None
-    for lo, hi in arrival_windows(session, "s4_flows", ctx.preset["chunk_rows"]):
-        arr = session.sql("""
-            select f.flow_id, f.scenario_id, f.arrival_id, f.account_id, f.merchant_id, f.campaign_id,
-                   t.fraud_label, t.truth_subtype, f.auth_outcome, f.decline_reason, f.amount_usd,
-                   f.ts_auth_response, f.ts_clearing, c.primary_demand_class
-            from s4_flows as f
-            join s4_truth as t using (flow_id)
-            join s4_classes as c using (merchant_id)
-            where f.arrival_id >= $1::bigint and f.arrival_id < $2::bigint
-            order by f.flow_id
-        """, params=[lo, hi]).to_arrow_table()
-        acted = _bank_chunk(ctx.seed, arr, params)
-        if acted.num_rows:  # a window the bank never acted on adds no file
-            stage.append(acted)
+    query = """
+        select f.flow_id, f.scenario_id, f.arrival_id, f.account_id, f.merchant_id, f.campaign_id,
+               t.fraud_label, t.truth_subtype, f.auth_outcome, f.decline_reason, f.amount_usd,
+               f.ts_auth_response, f.ts_clearing, c.primary_demand_class
+        from s4_flows as f
+        join s4_truth as t using (flow_id)
+        join s4_classes as c using (merchant_id)
+    """
+    with Buckets(session, "s4_bank_actions", query, *id_buckets(session, "s4_flows", "arrival_id", ctx.preset["chunk_rows"])) as b:
+        for arr in b.tables("flow_id"):
+            acted = _bank_chunk(ctx.seed, arr, params)
+            if acted.num_rows:  # a bucket the bank never acted on adds no file
+                stage.append(acted)
     if acted is None:
         raise ValueError("s4_bank_actions: there are no flows")
     if not stage.chunks:  # the bank acted on no flow: an empty dataset
